@@ -1,0 +1,71 @@
+"""What the runner gives a task and what a task gives back."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+__all__ = ["RunContext", "TaskResult"]
+
+
+@dataclass
+class RunContext:
+    """Everything a task needs from the runner.
+
+    Attributes
+    ----------
+    cfg : omegaconf.DictConfig
+        The fully resolved configuration (task section under ``cfg.task``).
+    run_dir : Path
+        ``results/<task>/<model>/<loss or ->/seed<seed>/``; the task may write
+        extra files here (checkpoints go through :attr:`save_checkpoint`).
+    device : torch.device
+        Where to compute (chosen by the runner: ``device=auto|cpu|cuda``).
+    seed : int
+        Seed already applied to python, numpy and torch by the runner.
+    progress : bool
+        Show progress bars (``progress=false`` turns them off).
+    save_checkpoint : callable(dict) -> None
+        Atomically writes the training state to ``run_dir/checkpoint.pt``.
+    load_checkpoint : callable() -> dict or None
+        The last saved state, or None; raises ValueError on a corrupt file.
+    log : logging.Logger
+    """
+
+    cfg: Any
+    run_dir: Path
+    device: torch.device
+    seed: int
+    progress: bool
+    save_checkpoint: Callable[[dict], None]
+    load_checkpoint: Callable[[], dict | None]
+    log: logging.Logger
+
+
+@dataclass
+class TaskResult:
+    """What a finished task returns to the runner (all JSON-serialisable).
+
+    Attributes
+    ----------
+    metrics : dict[str, float]
+        Aggregate metrics (e.g. ``{"lsd_db": .., "rpa": ..}``), percentages
+        in 0-100 where the paper reports percentages.
+    main_score : str
+        Key of ``metrics`` that ranks runs on the leaderboard.
+    direction : {"max", "min"}
+        Whether a larger main score is better.
+    per_item : dict
+        Per-example or per-track metrics (e.g. ``{"bach10/01-AchGottundHerr": {...}}``).
+    extra : dict
+        Anything else worth keeping (training curves, timings, dataset provenance).
+    """
+
+    metrics: dict
+    main_score: str
+    direction: str
+    per_item: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
