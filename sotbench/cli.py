@@ -1,0 +1,113 @@
+"""The ``sotbench`` command: ``run``, ``ls``, ``report``, ``figure``.
+
+``sotbench run`` hands its arguments to Hydra (``key=value`` overrides,
+``-m`` sweeps, ``hydra/launcher=local|slurm``); the other sub-commands are
+plain argparse.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+USAGE = """usage: sotbench <command> [args]
+
+commands:
+  run     key=value ...   run a task (Hydra overrides; -m for sweeps), e.g.
+                          sotbench run task=synth-ae model=harmonic-ae loss=sot-2048 seed=42 budget=smoke
+  ls                      list tasks, models and losses
+  report  [--results DIR] [--out DIR]
+                          render reports/leaderboard.md and .html from result files
+  figure  loss-landscape [--out DIR]
+                          Figure 2 of the SOT paper (PNG + CSV)
+"""
+
+
+def _ls(_: argparse.Namespace) -> int:
+    from sotbench.models.base import ModelUnavailable  # noqa: F401  (import check)
+    from sotbench.registry import LOSSES, MODELS, TASKS
+    from sotbench.runner.run import tasks_dir
+
+    print("tasks:")
+    defined = {p.stem for p in tasks_dir().glob("*.yaml")}
+    for entry in TASKS:
+        note = "" if entry.name in defined else "  (no tasks/<name>.yaml!)"
+        print(f"  {entry.name:<24} {entry.description}{note}")
+    print("models:")
+    for entry in MODELS:
+        task = entry.meta.get("task", "?")
+        avail = entry.meta.get("available")
+        status = ""
+        if callable(avail):
+            ok, why = avail()
+            status = "" if ok else f"  [unavailable: {why}]"
+        print(f"  {entry.name:<24} [{task}] {entry.description}{status}")
+    print("losses:")
+    for entry in LOSSES:
+        print(f"  {entry.name:<24} {entry.description}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from sotbench.report.leaderboard import render_reports
+
+    written = render_reports(Path(args.results), Path(args.out))
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _figure(args: argparse.Namespace) -> int:
+    if args.name != "loss-landscape":
+        print(f"sotbench figure: error: unknown figure {args.name!r}; known: loss-landscape", file=sys.stderr)
+        return 2
+    from sotbench.figures import loss_landscape
+
+    for path in loss_landscape(Path(args.out), progress=not args.no_progress).values():
+        print(f"wrote {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch ``sotbench <command>``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command == "run":
+        from sotbench.runner.run import main as run_main
+
+        return run_main(rest)
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+    parser = argparse.ArgumentParser(prog=f"sotbench {command}")
+    if command == "ls":
+        handler = _ls
+    elif command == "report":
+        parser.add_argument("--results", default="results", help="results root to read (default: results)")
+        parser.add_argument("--out", default="reports", help="output folder (default: reports)")
+        handler = _report
+    elif command == "figure":
+        parser.add_argument("name", help="figure name: loss-landscape")
+        parser.add_argument("--out", default="reports", help="output folder (default: reports)")
+        parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+        handler = _figure
+    else:
+        import difflib
+
+        close = difflib.get_close_matches(command, ["run", "ls", "report", "figure"], n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        print(f"sotbench: error: unknown command {command!r}.{hint}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    try:
+        return handler(parser.parse_args(rest))
+    except ValueError as err:
+        print(f"sotbench {command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Run orchestration: Hydra configuration, results store, provenance."""
