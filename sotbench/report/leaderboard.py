@@ -93,7 +93,7 @@ def synth_ae_sections(results: list[dict], plot_dir: Path | None) -> list[Sectio
         provenance_rows.append([label, budget, str(len(runs)), _provenance(runs)])
         ours_losses.append(loss)
     for loss, pub in published.SOT_TABLE1.items():
-        rows.append([loss, "published [1]", "paper", "GPU", "5"]
+        rows.append([loss, "published [1]", "paper", "n/a", "5"]
                     + [f"{_fmt(m)} ({_fmt(s)})" for m, s in zip(pub["mean"], pub["std"])]
                     + [_fmt(m) for m in pub["median"]])
     order = list(published.SOT_TABLE1)
