@@ -78,7 +78,10 @@ def check_overrides(overrides: list[str]) -> None:
         if key == "task":
             for name in value.split(","):
                 if name not in task_names:
-                    raise ValueError(TASKS.unknown_message(name))
+                    close = difflib.get_close_matches(name, task_names, n=2, cutoff=0.5)
+                    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+                    raise ValueError(f"unknown task {name!r}.{hint} Known tasks: {', '.join(sorted(task_names))} "
+                                     f"(one YAML each in {tasks_dir()}). Run `sotbench ls` for descriptions.")
 
 
 def compose(overrides: list[str] | None = None) -> DictConfig:
