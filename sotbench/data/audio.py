@@ -1,0 +1,221 @@
+"""Audio loading, resampling and validation.
+
+Every loader reads audio through :func:`load_audio`, which returns float32
+mono audio in [-1, 1] at a known sample rate and applies the bad-input policy
+of sotbench:
+
+* multi-channel (stereo) audio is averaged to mono with a warning;
+* another sample rate than the requested one is resampled exactly
+  (:func:`resample`, polyphase, rational factor ``target / original``);
+* NaN or Inf samples, empty audio and wrong shapes are refused with
+  ``ValueError`` naming the file;
+* clipped audio (samples at or beyond full scale) and silent audio
+  (peak below -80 dBFS) are accepted with a warning.
+"""
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "load_audio", "decode_wav_bytes", "to_mono", "resample", "validate_audio",
+    "write_wav_atomic", "CLIP_LEVEL", "SILENCE_PEAK",
+]
+
+#: Absolute sample value treated as full scale when looking for clipping.
+CLIP_LEVEL = 0.999
+#: Peak amplitude below which audio is reported as silent (-80 dBFS).
+SILENCE_PEAK = 1e-4
+
+
+def _as_rate(value, what: str) -> int:
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a positive integer number of Hz, got {value!r}") from None
+    if not np.isfinite(rate) or rate <= 0 or rate != int(rate):
+        raise ValueError(f"{what} must be a positive integer number of Hz, got {value!r}")
+    return int(rate)
+
+
+def to_mono(audio: np.ndarray, name: str = "audio") -> np.ndarray:
+    """Average channels to mono.
+
+    Parameters
+    ----------
+    audio : ndarray, shape (n_samples,) or (n_samples, n_channels)
+        Channels last, as :mod:`soundfile` returns them.
+    name : str
+        Used in messages.
+
+    Returns
+    -------
+    ndarray, shape (n_samples,)
+        Mean over channels (a warning says that channels were mixed).
+    """
+    audio = np.asarray(audio)
+    if audio.ndim == 1:
+        return audio
+    if audio.ndim != 2:
+        raise ValueError(f"{name}: audio must have shape (n_samples,) or (n_samples, n_channels), "
+                         f"got {audio.shape}")
+    if audio.shape[1] == 1:
+        return audio[:, 0]
+    warnings.warn(f"{name}: {audio.shape[1]} channels averaged to mono", stacklevel=3)
+    return audio.mean(axis=1)
+
+
+def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Resample by the exact rational factor ``target_sr / orig_sr``.
+
+    Uses :func:`scipy.signal.resample_poly` (polyphase FIR with a Kaiser
+    window, zero phase: no delay is introduced).  The output has
+    ``ceil(n * target_sr / orig_sr)`` samples.
+
+    Parameters
+    ----------
+    audio : ndarray, shape (n_samples,)
+    orig_sr, target_sr : int
+        Sample rates in Hz (positive integers).
+
+    Returns
+    -------
+    ndarray, shape (n_out,), float32
+    """
+    orig_sr = _as_rate(orig_sr, "original sample rate")
+    target_sr = _as_rate(target_sr, "target sample rate")
+    audio = np.asarray(audio, dtype=np.float32)
+    if orig_sr == target_sr:
+        return audio
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(target_sr, orig_sr)
+    out = resample_poly(audio.astype(np.float64), ratio.numerator, ratio.denominator)
+    return out.astype(np.float32)
+
+
+def validate_audio(audio: np.ndarray, sample_rate: int | None = None, name: str = "audio") -> np.ndarray:
+    """Check mono audio against sotbench's bad-input policy.
+
+    Parameters
+    ----------
+    audio : ndarray, shape (n_samples,)
+    sample_rate : int, optional
+        Checked to be a positive integer when given.
+    name : str
+        File or track name used in messages.
+
+    Returns
+    -------
+    ndarray, float32
+        The same samples.
+
+    Raises
+    ------
+    ValueError
+        Wrong shape, no samples, or NaN / Inf samples.
+
+    Warns
+    -----
+    UserWarning
+        Clipped audio (any sample with ``|x| >= CLIP_LEVEL``) or silence
+        (peak below ``SILENCE_PEAK`` = -80 dBFS).
+    """
+    if sample_rate is not None:
+        _as_rate(sample_rate, f"{name}: sample rate")
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 1:
+        raise ValueError(f"{name}: audio must be mono with shape (n_samples,), got {audio.shape}; "
+                         "mix channels with sotbench.data.audio.to_mono")
+    if audio.size == 0:
+        raise ValueError(f"{name}: audio has no samples; check the file")
+    finite = np.isfinite(audio)
+    if not finite.all():
+        bad = int((~finite).sum())
+        raise ValueError(f"{name}: audio contains {bad} NaN/Inf samples (first at sample "
+                         f"{int(np.argmin(finite))}); repair or drop the file")
+    peak = float(np.abs(audio).max())
+    if peak < SILENCE_PEAK:
+        warnings.warn(f"{name}: audio is silent (peak {peak:.2e} < {SILENCE_PEAK:g}, i.e. -80 dBFS); "
+                      "no pitch can be detected in it", stacklevel=2)
+    else:
+        n_clip = int((np.abs(audio) >= CLIP_LEVEL).sum())
+        if n_clip:
+            warnings.warn(f"{name}: audio looks clipped ({n_clip} samples at or beyond full scale, "
+                          f"peak {peak:.3f}); harmonics from clipping may bias pitch estimates",
+                          stacklevel=2)
+    return audio
+
+
+def decode_wav_bytes(data: bytes, name: str = "audio") -> tuple[np.ndarray, int]:
+    """Decode WAV bytes (e.g. from a renderer) to float32 samples, channels last."""
+    import soundfile as sf
+
+    try:
+        audio, sr = sf.read(io.BytesIO(bytes(data)), dtype="float32", always_2d=False)
+    except Exception as exc:  # soundfile raises its own error types
+        raise ValueError(f"{name}: cannot decode WAV data ({exc})") from exc
+    return audio, int(sr)
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int | None = None, *, validate: bool = True,
+               name: str | None = None) -> tuple[np.ndarray, int]:
+    """Read an audio file as float32 mono, optionally resampled.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Any format :mod:`soundfile` reads (WAV, FLAC, ...).
+    sample_rate : int, optional
+        Target rate in Hz; ``None`` keeps the file's rate.
+    validate : bool
+        Apply :func:`validate_audio` (default).
+    name : str, optional
+        Name used in messages (default: the path).
+
+    Returns
+    -------
+    audio : ndarray, shape (n_samples,), float32
+    sample_rate : int
+        In Hz.
+
+    Raises
+    ------
+    ValueError
+        The file is missing or unreadable, or the audio is invalid.
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    label = name or str(path)
+    if not path.is_file():
+        raise ValueError(f"audio file {str(path)!r} does not exist")
+    try:
+        audio, sr = sf.read(str(path), dtype="float32", always_2d=False)
+    except Exception as exc:
+        raise ValueError(f"cannot read audio file {str(path)!r}: {exc}") from exc
+    audio = to_mono(audio, label)
+    if validate:
+        # validate before resampling: NaN would spread over the filter length
+        audio = validate_audio(audio, sr, label)
+    if sample_rate is not None and int(sample_rate) != sr:
+        audio = resample(audio, sr, sample_rate)
+        sr = int(sample_rate)
+    return np.ascontiguousarray(audio, dtype=np.float32), int(sr)
+
+
+def write_wav_atomic(path: str | os.PathLike, audio: np.ndarray, sample_rate: int,
+                     subtype: str = "PCM_16") -> Path:
+    """Write a WAV file atomically (temporary file in the same folder + rename)."""
+    import soundfile as sf
+
+    from .roots import atomic_write_bytes
+
+    buf = io.BytesIO()
+    sf.write(buf, np.asarray(audio), int(sample_rate), subtype=subtype, format="WAV")
+    return atomic_write_bytes(path, buf.getvalue())

@@ -1,0 +1,118 @@
+"""Bach10 (Duan, Pardo & Zhang, IEEE TASLP 18(8), 2010), v1.1 layout.
+
+Layout (under the ``Bach10_v1.1/`` or ``Bach10/`` folder of the data root)::
+
+    NN-Name/NN-Name.wav          mix, 44.1 kHz mono PCM16, 25-42 s
+    NN-Name/NN-Name-GTF0s.mat    variable GTF0s, float64, 4 x T, MIDI (fractional), 0 = silent;
+                                 rows violin, clarinet, saxophone, bassoon
+
+Ground-truth frame ``k`` is centred at ``t = 0.023 + 0.010 k`` s (46 ms
+frames, 10 ms hop).  Pitches are converted from MIDI to Hz
+(``440 * 2 ** ((m - 69) / 12)``); zeros become "no pitch".  Evaluation only:
+Bach10 is a test set.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..types import MultiPitchTrack
+from .audio import load_audio
+from .roots import DatasetNotFound, dataset_dir
+from .tracks import LazyTracks, check_track, matrix_to_frames, midi_to_hz, regular_grid, select_names
+
+__all__ = ["load_bach10", "read_gtf0s", "BACH10_INSTRUMENTS", "BACH10_FRAME_START_S", "BACH10_HOP_S"]
+
+#: Row order of ``GTF0s`` (the dataset's stems are spelled ``saxphone``).
+BACH10_INSTRUMENTS = ("violin", "clarinet", "saxophone", "bassoon")
+#: Centre of ground-truth frame 0, in seconds (half of the 46 ms frame).
+BACH10_FRAME_START_S = 0.023
+#: Ground-truth hop, in seconds.
+BACH10_HOP_S = 0.010
+
+_TRACK_DIR = re.compile(r"^\d{2}-.+")
+
+
+def read_gtf0s(path: str | Path) -> np.ndarray:
+    """Read ``NN-Name-GTF0s.mat`` and return the (4, T) MIDI matrix (0 = silent).
+
+    Raises ``ValueError`` if the variable is missing, empty, not 2-D with 4
+    rows, or holds NaN / Inf / negative values.
+    """
+    import scipy.io
+
+    path = Path(path)
+    try:
+        mat = scipy.io.loadmat(str(path))
+    except Exception as exc:
+        raise ValueError(f"cannot read Bach10 ground truth {str(path)!r}: {exc}") from exc
+    if "GTF0s" not in mat:
+        keys = sorted(k for k in mat if not k.startswith("__"))
+        raise ValueError(f"{str(path)!r} has no variable 'GTF0s' (found {keys}); "
+                         "is this a Bach10 -GTF0s.mat file?")
+    gt = np.asarray(mat["GTF0s"], dtype=np.float64)
+    if gt.ndim != 2 or gt.shape[0] != len(BACH10_INSTRUMENTS) or gt.shape[1] == 0:
+        raise ValueError(f"{str(path)!r}: GTF0s must have shape (4, T>0) (violin, clarinet, "
+                         f"saxophone, bassoon), got {gt.shape}")
+    if not np.isfinite(gt).all() or (gt < 0).any():
+        raise ValueError(f"{str(path)!r}: GTF0s holds NaN/Inf or negative MIDI numbers")
+    return gt
+
+
+def _track_dirs(base: Path) -> dict[str, Path]:
+    dirs = {d.name: d for d in sorted(base.iterdir()) if d.is_dir() and _TRACK_DIR.match(d.name)}
+    if not dirs:
+        raise DatasetNotFound(
+            f"Bach10 folder {str(base)!r} has no track folders; expected 'NN-Name/' folders "
+            "(e.g. '01-AchGottundHerr/') each holding 'NN-Name.wav' and 'NN-Name-GTF0s.mat'")
+    for name, d in dirs.items():
+        missing = [f for f in (f"{name}.wav", f"{name}-GTF0s.mat") if not (d / f).is_file()]
+        if missing:
+            raise DatasetNotFound(f"Bach10 track folder {str(d)!r} lacks {', '.join(missing)}")
+    return dirs
+
+
+def load_bach10(root=None, tracks=None, *, path=None, sample_rate: int | None = None) -> LazyTracks:
+    """Bach10 mixes with frame-level multi-pitch ground truth.
+
+    Parameters
+    ----------
+    root : str or path-like, optional
+        Data root (see :func:`sotbench.data.roots.data_root`) or the Bach10
+        folder itself.
+    tracks : sequence of str or int, optional
+        Track names (``"01-AchGottundHerr"``), prefixes (``"01"``) or 1-based
+        indices; default all ten.
+    path : str or path-like, optional
+        This dataset's own folder (overrides ``root``).
+    sample_rate : int, optional
+        Resample the audio to this rate (Hz); default native 44,100 Hz.
+
+    Returns
+    -------
+    LazyTracks
+        Sequence of :class:`~sotbench.types.MultiPitchTrack` (loaded on
+        access); ``times_s = 0.023 + 0.010 k``; pitches in Hz, voice order
+        violin, clarinet, saxophone, bassoon.
+    """
+    base = dataset_dir("bach10", root, path)
+    dirs = _track_dirs(base)
+    names = select_names(list(dirs), tracks, "bach10")
+
+    def load(name: str) -> MultiPitchTrack:
+        d = dirs[name]
+        wav, mat = d / f"{name}.wav", d / f"{name}-GTF0s.mat"
+        audio, sr = load_audio(wav, sample_rate)
+        gt = read_gtf0s(mat)
+        hz = np.where(gt > 0, midi_to_hz(gt), 0.0)
+        times = regular_grid(gt.shape[1], BACH10_HOP_S, BACH10_FRAME_START_S)
+        track = MultiPitchTrack(
+            name=name, audio=audio, sample_rate=sr, times_s=times,
+            frequencies_hz=matrix_to_frames(hz),
+            meta={"dataset": "bach10", "audio_path": str(wav), "annotation_path": str(mat),
+                  "instruments": list(BACH10_INSTRUMENTS), "hop_s": BACH10_HOP_S})
+        return check_track(track, str(mat))
+
+    return LazyTracks("bach10", names, load, base)

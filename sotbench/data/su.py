@@ -1,0 +1,148 @@
+"""Su dataset (Su & Yang, 2015): real recordings of piano / string pieces with multi-F0 annotations.
+
+Layout (under the ``Su/`` folder)::
+
+    audio/<track>_audio.wav
+    gt_F0/<track>_F0.txt        MIREX multi-F0: "time f1 f2 ..." per line (s, Hz; any number of Hz)
+    gt_Note/<track>_note.txt    onset (s), offset (s), f0 (Hz) per line
+
+Tracks: PQ02 PQ03 PS01 PS02 PS03 SQ01 SQ02 SQ03 VS01 VS04 (names such as
+``PQ02_Dvorak``).  By default the frame-level ``gt_F0`` files are used;
+``ground_truth="notes"`` samples ``gt_Note`` on a 10 ms grid instead
+(frames at ``0.010 k``), as some authors do.  Non-positive values in a
+``gt_F0`` line are treated as "no pitch".
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..types import MultiPitchTrack
+from .audio import load_audio
+from .roots import DatasetNotFound, dataset_dir
+from .tracks import LazyTracks, check_track, notes_to_frames, regular_grid, select_names
+
+__all__ = ["load_su", "read_mirex_multif0", "read_note_list", "write_mirex_multif0"]
+
+
+def read_mirex_multif0(path: str | Path) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Read a MIREX multi-F0 text file.
+
+    Each non-empty line holds a time (s) followed by zero or more frequencies
+    (Hz), separated by spaces or tabs.  Values ``<= 0`` mean "no pitch".
+
+    Returns
+    -------
+    times : ndarray, shape (T,)
+    frequencies : list of ndarray
+        Hz per frame.
+
+    Raises
+    ------
+    ValueError
+        Naming the file: empty file, non-numeric or non-finite values, times
+        that do not increase.
+    """
+    path = Path(path)
+    times, freqs = [], []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for lineno, line in enumerate(fh, 1):
+            parts = line.replace(",", " ").split()
+            if not parts:
+                continue
+            try:
+                values = np.asarray([float(p) for p in parts], dtype=np.float64)
+            except ValueError:
+                raise ValueError(f"{str(path)!r} line {lineno}: not numbers: {line.strip()!r}") from None
+            if not np.isfinite(values).all():
+                raise ValueError(f"{str(path)!r} line {lineno}: NaN/Inf value")
+            times.append(values[0])
+            freqs.append(values[1:][values[1:] > 0])
+    if not times:
+        raise ValueError(f"annotation file {str(path)!r} is empty; expected lines 'time f1 f2 ...'")
+    t = np.asarray(times)
+    if t.size > 1 and not (np.diff(t) > 0).all():
+        raise ValueError(f"{str(path)!r}: times must increase strictly")
+    return t, freqs
+
+
+def write_mirex_multif0(path: str | Path, times, frequencies) -> None:
+    """Write a MIREX multi-F0 file (tab separated, values printed with full precision)."""
+    from .roots import atomic_write_text
+
+    lines = ["\t".join([repr(float(t))] + [repr(float(f)) for f in np.atleast_1d(fs)])
+             for t, fs in zip(times, frequencies)]
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def read_note_list(path: str | Path) -> np.ndarray:
+    """Read ``onset offset f0`` lines (s, s, Hz) -> array (n_notes, 3)."""
+    path = Path(path)
+    rows = []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for lineno, line in enumerate(fh, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            try:
+                values = [float(p) for p in parts]
+            except ValueError:
+                raise ValueError(f"{str(path)!r} line {lineno}: not numbers: {line.strip()!r}") from None
+            if len(values) != 3:
+                raise ValueError(f"{str(path)!r} line {lineno}: expected 'onset offset f0', "
+                                 f"got {len(values)} values")
+            rows.append(values)
+    if not rows:
+        raise ValueError(f"annotation file {str(path)!r} is empty; expected lines 'onset offset f0'")
+    return np.asarray(rows, dtype=np.float64)
+
+
+def load_su(root=None, tracks=None, *, path=None, sample_rate: int | None = None,
+            ground_truth: str = "f0", hop_s: float = 0.010) -> LazyTracks:
+    """Su dataset tracks with multi-pitch ground truth.
+
+    Parameters
+    ----------
+    root, path, sample_rate
+        As in :func:`sotbench.data.bach10.load_bach10`.
+    tracks : sequence of str or int, optional
+        Names (``"PQ02_Dvorak"``), prefixes (``"PQ02"``) or 1-based indices.
+    ground_truth : {"f0", "notes"}
+        ``"f0"``: frame-level ``gt_F0`` files (times from the file).
+        ``"notes"``: ``gt_Note`` sampled at ``hop_s`` (frames ``hop_s * k``).
+    hop_s : float
+        Grid for ``ground_truth="notes"``, seconds.
+    """
+    if ground_truth not in ("f0", "notes"):
+        raise ValueError(f"ground_truth must be 'f0' or 'notes', got {ground_truth!r}")
+    base = dataset_dir("su", root, path)
+    audio_dir = base / "audio"
+    gt_dir, suffix = (base / "gt_F0", "_F0.txt") if ground_truth == "f0" else (base / "gt_Note", "_note.txt")
+    if not audio_dir.is_dir() or not gt_dir.is_dir():
+        raise DatasetNotFound(f"Su folder {str(base)!r} must hold 'audio/<track>_audio.wav' and "
+                              f"'{gt_dir.name}/<track>{suffix}'")
+    available = sorted(p.name[:-len("_audio.wav")] for p in audio_dir.glob("*_audio.wav"))
+    if not available:
+        raise DatasetNotFound(f"Su folder {str(audio_dir)!r} has no '<track>_audio.wav' files")
+    names = select_names(available, tracks, "su")
+
+    def load(name: str) -> MultiPitchTrack:
+        wav, gt_path = audio_dir / f"{name}_audio.wav", gt_dir / f"{name}{suffix}"
+        if not gt_path.is_file():
+            raise DatasetNotFound(f"Su track {name!r} lacks its annotation {str(gt_path)!r}")
+        audio, sr = load_audio(wav, sample_rate)
+        if ground_truth == "f0":
+            times, freqs = read_mirex_multif0(gt_path)
+        else:
+            notes = read_note_list(gt_path)
+            n = int(np.floor(max(len(audio) / sr, notes[:, 1].max()) / hop_s)) + 1
+            times = regular_grid(n, hop_s)
+            freqs = notes_to_frames(notes[:, 0], notes[:, 1], notes[:, 2], times)
+        track = MultiPitchTrack(name=name, audio=audio, sample_rate=sr, times_s=times,
+                                frequencies_hz=freqs,
+                                meta={"dataset": "su", "audio_path": str(wav),
+                                      "annotation_path": str(gt_path), "ground_truth": ground_truth})
+        return check_track(track, str(gt_path))
+
+    return LazyTracks("su", names, load, base)
