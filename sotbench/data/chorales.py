@@ -277,7 +277,7 @@ def build_chorales_synth(n: int = DEFAULT_N_CHORALES, *, chorales=None, config: 
         candidates = list(enumerate(all_names, 1))
         limit = int(n)
     names: list[str] = []
-    t0, rendered, seconds = time.perf_counter(), 0, 0.0
+    t0, c0, rendered, seconds = time.perf_counter(), time.process_time(), 0, 0.0
     for index, corpus_name in candidates:
         if len(names) >= limit:
             break
@@ -301,9 +301,10 @@ def build_chorales_synth(n: int = DEFAULT_N_CHORALES, *, chorales=None, config: 
     if len(names) < limit:
         raise ValueError(f"chorales-synth: only {len(names)} four-part chorales available, asked for {limit}")
     if rendered:
-        dt = time.perf_counter() - t0
-        log.info("chorales-synth: rendered %d chorales (%.0f s of audio) in %.1f s with %s into %s",
-                 rendered, seconds, dt, sf.name, folder)
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+        log.info("chorales-synth: rendered %d chorales (%.0f s of audio) in %.1f s (%.1f CPU s, %.0fx real "
+                 "time per CPU s) with %s into %s", rendered, seconds, dt, cpu, seconds / max(cpu, 1e-9),
+                 sf.name, folder)
     return folder, names
 
 

@@ -25,9 +25,19 @@ without replacement from a seeded permutation of all triples.  Audio is the
 mean of the renderer's channels at the rendered level (velocity changes
 loudness, as in NSynth), stored as 16-bit WAV.
 
+Quality filter (``pitch_check``, default on): a soundfont does not give
+every program a usable sound at every pitch (e.g. TimGM6mb's baritone sax is
+silent above MIDI 83, its xylophone and whistle give wrong pitches).  Each
+rendered note must be audible and its median YIN f0 (:func:`estimate_f0`)
+within 1 semitone of the nominal pitch; rejected notes are replaced by the
+next candidates of the draw and listed in ``provenance.json``.
+
 Rendering batches the notes of one program into one MIDI file, one note per
-``slot_s`` (default 6 s: the 4 s note plus 2 s of silence), and cuts the
+``slot_s`` (default 5 s: the 4 s note plus 1 s of silence; what is left of
+a release after 4 s is below -60 dB), and cuts the
 slots apart; one renderer call per batch amortises loading the soundfont.
+The renderer quantises event times to its 64-sample block (1.3 ms at
+48 kHz), so a note-on may fall up to 1.3 ms after the start of its clip.
 
 The folder name hashes every setting (sizes, seed, soundfont SHA-256,
 renderer version); the folder is built under a temporary name and renamed
@@ -53,7 +63,7 @@ from .roots import atomic_write_text, cache_dir
 
 __all__ = ["NotesConfig", "build_notes_synth", "load_notes_synth", "gm_family_source",
            "EXCLUDED_PROGRAMS", "eligible_programs", "NSYNTH_FAMILIES", "NSYNTH_SOURCES",
-           "NSYNTH_VELOCITIES"]
+           "NSYNTH_VELOCITIES", "estimate_f0", "note_pitch_ok", "render_notes"]
 
 log = logging.getLogger("sotbench.data")
 
@@ -64,10 +74,12 @@ NSYNTH_VELOCITIES = (25, 50, 75, 100, 127)
 
 #: GM programs (0-based) without a clear, stable pitch: drawbar / percussive / rock / church organs
 #: (16-19), guitar harmonics (31), timpani (47), orchestra hit (55), synth leads 86-87 and all pads /
-#: effects (86-103, as listed in ../shared/datasets/README.md), and the unpitched percussion and sound
-#: effects (113 agogo, 115-127: woodblock, taiko, melodic tom, synth drum, reverse cymbal, fret noise,
-#: breath, seashore, bird, telephone, helicopter, applause, gunshot).
-EXCLUDED_PROGRAMS = frozenset({16, 17, 18, 19, 31, 47, 55, *range(86, 104), 113, *range(115, 128)})
+#: effects (86-103, as listed in ../shared/datasets/README.md), and the unpitched or inharmonic
+#: percussion and sound effects (112 tinkle bell, 113 agogo, 115-127: woodblock, taiko, melodic tom,
+#: synth drum, reverse cymbal, fret noise, breath, seashore, bird, telephone, helicopter, applause,
+#: gunshot).  A sweep of TimGM6mb (8 pitches per program, YIN) confirmed: 16-19 and 47 give octave
+#: errors at nearly every pitch, 31, 55, 112, 115-127 no stable pitch at all.
+EXCLUDED_PROGRAMS = frozenset({16, 17, 18, 19, 31, 47, 55, *range(86, 104), 112, 113, *range(115, 128)})
 
 _FAMILY_RANGES = [  # (first, last, family, source) in GM program order
     (0, 1, "keyboard", "acoustic"), (2, 2, "keyboard", "electronic"), (3, 3, "keyboard", "acoustic"),
@@ -84,6 +96,92 @@ _FAMILY_RANGES = [  # (first, last, family, source) in GM program order
     (115, 127, "mallet", "synthetic"),
 ]
 _FORMAT_VERSION = 1
+
+
+def estimate_f0(audio: np.ndarray, sample_rate: int, fmin: float = 25.0, fmax: float = 4200.0,
+                frame: int = 2048, hop: int = 512, threshold: float = 0.15) -> tuple[float, float]:
+    """Median YIN f0 of a (sustained) note.
+
+    de Cheveigne & Kawahara's YIN: cumulative-mean-normalised difference
+    function per frame, first dip below ``threshold`` (else the global
+    minimum), median over the frames whose dip is below ``threshold``.
+
+    Parameters
+    ----------
+    audio : ndarray, shape (n,)
+    sample_rate : int
+        Hz.
+    fmin, fmax : float
+        Search range, Hz (``fmin`` must leave ``sample_rate / fmin <= frame // 2``).
+    frame, hop : int
+        Samples.
+
+    Returns
+    -------
+    f0_hz : float
+        Median f0 of the voiced frames (NaN if none).
+    voiced_fraction : float
+        Share of frames whose dip is below ``threshold``.
+    """
+    x = np.asarray(audio, dtype=np.float64)
+    w = frame // 2
+    tau_min, tau_max = max(2, int(sample_rate / fmax)), int(np.ceil(sample_rate / fmin))
+    if tau_max >= w:
+        raise ValueError(f"fmin={fmin} Hz needs frames longer than {2 * tau_max} samples")
+    if len(x) < frame:
+        return float("nan"), 0.0
+    starts = np.arange(0, len(x) - frame + 1, hop)
+    frames = np.stack([x[s:s + frame] for s in starts])            # (F, frame)
+    n_fft = 2 * frame
+    spec = np.fft.rfft(frames, n_fft)
+    cross = np.fft.irfft(spec * np.conj(np.fft.rfft(frames[:, :w], n_fft)), n_fft)[:, :w]
+    c2 = np.concatenate([np.zeros((len(frames), 1)), np.cumsum(frames ** 2, axis=1)], axis=1)
+    taus = np.arange(w)
+    d = c2[:, [w]] + (c2[:, w + taus] - c2[:, taus]) - 2 * cross   # difference function
+    d[:, 0] = 0.0
+    cum = np.cumsum(d[:, 1:], axis=1)
+    cmnd = np.ones_like(d)
+    cmnd[:, 1:] = d[:, 1:] * taus[1:] / np.maximum(cum, 1e-300)
+    f0s, voiced = [], 0
+    for row in cmnd:
+        seg = row[tau_min:tau_max]
+        below = np.nonzero(seg < threshold)[0]
+        if below.size:
+            k = below[0]
+            while k + 1 < seg.size and seg[k + 1] < seg[k]:
+                k += 1
+            voiced += 1
+        else:
+            continue
+        tau = k + tau_min
+        if 0 < tau < len(row) - 1:  # parabolic refinement
+            a, b, c = row[tau - 1], row[tau], row[tau + 1]
+            den = a - 2 * b + c
+            tau = tau + (0.5 * (a - c) / den if den > 0 else 0.0)
+        f0s.append(sample_rate / tau)
+    if not f0s:
+        return float("nan"), 0.0
+    return float(np.median(f0s)), voiced / len(frames)
+
+
+def note_pitch_ok(clip: np.ndarray, sample_rate: int, pitch: int, note_off_s: float,
+                  tolerance_semitones: float = 1.0) -> tuple[bool, float]:
+    """Whether a rendered note sounds at its nominal MIDI pitch.
+
+    The sustained part (0.1 s to ``min(1.3, note_off_s)`` s) must be audible
+    (peak >= 1e-3), mostly voiced (>= half the YIN frames), and its median
+    YIN f0 within ``tolerance_semitones`` of ``pitch``.  Returns
+    ``(ok, f0_hz)``.
+    """
+    seg = np.asarray(clip[int(0.1 * sample_rate):int(min(1.3, note_off_s) * sample_rate)])
+    if seg.size == 0 or np.abs(seg).max() < 1e-3:
+        return False, float("nan")
+    nominal = 440.0 * 2.0 ** ((pitch - 69) / 12.0)
+    fmax = min(4200.0, 0.45 * sample_rate, 2.5 * nominal)
+    f0, voiced = estimate_f0(seg, sample_rate, fmin=25.0, fmax=max(fmax, 50.0))
+    if not np.isfinite(f0) or voiced < 0.5:
+        return False, f0
+    return bool(abs(12.0 * np.log2(f0 / nominal)) <= tolerance_semitones), f0
 
 
 def gm_family_source(program: int) -> tuple[str, str]:
@@ -125,6 +223,12 @@ class NotesConfig:
         Spacing of notes inside one render batch (>= ``duration_s``).
     batch : int
         Notes per renderer call.
+    pitch_check : bool
+        Drop notes that are silent or whose YIN f0 is more than
+        ``pitch_tolerance`` semitones from the nominal pitch
+        (:func:`note_pitch_ok`); the next candidates of the draw replace them.
+    pitch_tolerance : float
+        Semitones.
     """
 
     sizes: dict = field(default_factory=lambda: {"train": 512, "valid": 64, "test": 64})
@@ -137,8 +241,10 @@ class NotesConfig:
     duration_s: float = 4.0
     note_off_s: float = 3.0
     sample_rate: int = 16000
-    slot_s: float = 6.0
+    slot_s: float = 5.0
     batch: int = 32
+    pitch_check: bool = True
+    pitch_tolerance: float = 1.0
 
     def __post_init__(self):
         unknown = set(self.sizes) - {"train", "valid", "test"}
@@ -182,18 +288,72 @@ def _split_programs(cfg: NotesConfig) -> dict[str, list[int]]:
             "train": sorted(order[n_valid + n_test:])}
 
 
-def _draw_notes(cfg: NotesConfig, split: str, programs: list[int]) -> list[tuple[int, int, int]]:
-    size = cfg.sizes[split]
-    if size == 0:
-        return []
+def _candidates(cfg: NotesConfig, split: str, programs: list[int]) -> list[tuple[int, int, int]]:
+    """All (program, pitch, velocity) triples of a split in their seeded draw order."""
     pitches = range(cfg.midi_range[0], cfg.midi_range[1] + 1)
     grid = [(p, m, v) for p in programs for m in pitches for v in cfg.velocities]
-    if size > len(grid):
-        raise ValueError(f"notes-synth: {split} asks for {size} notes but only {len(grid)} "
-                         "(program, pitch, velocity) combinations exist")
     seed = [cfg.seed, 1 + ("train", "valid", "test").index(split)]
-    perm = np.random.default_rng(seed).permutation(len(grid))[:size]
-    return [grid[i] for i in perm]
+    return [grid[i] for i in np.random.default_rng(seed).permutation(len(grid))]
+
+
+def _render_split(cfg: NotesConfig, split: str, programs: list[int], sf: SoundFont, audio_dir: Path,
+                  stats: dict) -> dict[str, dict]:
+    """Render the first ``sizes[split]`` candidates that pass the pitch check; returns examples."""
+    size = cfg.sizes[split]
+    if size == 0:
+        return {}
+    cands = _candidates(cfg, split, programs)
+    if size > len(cands):
+        raise ValueError(f"notes-synth: {split} asks for {size} notes but only {len(cands)} "
+                         "(program, pitch, velocity) combinations exist")
+    accepted: list[tuple[int, str, dict]] = []  # (draw position, note_str, example)
+    pos = 0
+    while len(accepted) < size and pos < len(cands):
+        need = size - len(accepted)
+        take = list(range(pos, min(len(cands), pos + need + max(2, need // 8))))
+        pos = take[-1] + 1
+        by_program: dict[int, list[int]] = {}
+        for i in take:
+            by_program.setdefault(cands[i][0], []).append(i)
+        for program in sorted(by_program):
+            idx = sorted(by_program[program], key=lambda i: cands[i])
+            for b in range(0, len(idx), int(cfg.batch)):
+                chunk = idx[b:b + int(cfg.batch)]
+                clips = render_notes([cands[i] for i in chunk], cfg, sf)
+                for i, clip in zip(chunk, clips):
+                    prog, pitch, vel = cands[i]
+                    f0 = float("nan")
+                    if cfg.pitch_check:
+                        ok, f0 = note_pitch_ok(clip, cfg.sample_rate, pitch, cfg.note_off_s,
+                                               cfg.pitch_tolerance)
+                        if not ok:
+                            stats["rejected"].append(f"{split}:{_note_str(prog, pitch, vel)}")
+                            continue
+                    name = _note_str(prog, pitch, vel)
+                    peak = float(np.abs(clip).max())
+                    if peak >= 1.0:  # keep the 16-bit file unclipped
+                        clip = clip * (0.99 / peak)
+                    write_wav_atomic(audio_dir / f"{name}.wav", clip, cfg.sample_rate)
+                    fam, src = gm_family_source(prog)
+                    accepted.append((i, name, {
+                        "note_str": name, "pitch": pitch, "velocity": vel, "instrument": prog,
+                        "instrument_str": name.rsplit("-", 2)[0], "sample_rate": cfg.sample_rate,
+                        "instrument_family": NSYNTH_FAMILIES.index(fam), "instrument_family_str": fam,
+                        "instrument_source": NSYNTH_SOURCES.index(src), "instrument_source_str": src,
+                        "qualities": [0] * 10, "qualities_str": [], "gm_program": prog,
+                        "peak": round(peak, 6),
+                        "f0_check_hz": round(f0, 3) if np.isfinite(f0) else None}))
+                stats["rendered"] += len(chunk)
+    if len(accepted) < size:
+        raise ValueError(f"notes-synth: only {len(accepted)} of the {len(cands)} candidate notes of "
+                         f"split {split!r} pass the pitch check; ask for fewer notes")
+    accepted.sort()
+    for _, name, _ in accepted[size:]:  # rendered in the last round but not needed
+        (audio_dir / f"{name}.wav").unlink()
+    examples = {name: ex for _, name, ex in accepted[:size]}
+    for i, name in enumerate(sorted(examples)):
+        examples[name]["note"] = i
+    return {k: examples[k] for k in sorted(examples)}
 
 
 def _note_str(program: int, pitch: int, velocity: int) -> str:
@@ -271,44 +431,21 @@ def build_notes_synth(config: NotesConfig | None = None, *, soundfont=None, cach
         return final
     parent.mkdir(parents=True, exist_ok=True)
     tmp = parent / f".{digest}.tmp-{os.getpid()}-{time.time_ns()}"
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         split_programs = _split_programs(cfg)
         counts = {}
+        stats: dict = {"rendered": 0, "rejected": []}
         for split in ("train", "valid", "test"):
-            notes = _draw_notes(cfg, split, split_programs[split])
             split_dir = tmp / f"nsynth-{split}"
             (split_dir / "audio").mkdir(parents=True, exist_ok=True)
-            examples = {}
-            by_program: dict[int, list] = {}
-            for note in notes:
-                by_program.setdefault(note[0], []).append(note)
-            for program in sorted(by_program):
-                group = sorted(by_program[program])
-                for b in range(0, len(group), int(cfg.batch)):
-                    chunk = group[b:b + int(cfg.batch)]
-                    for (prog, pitch, vel), clip in zip(chunk, render_notes(chunk, cfg, sf)):
-                        name = _note_str(prog, pitch, vel)
-                        peak = float(np.abs(clip).max())
-                        if peak >= 1.0:  # keep the 16-bit file unclipped
-                            clip = clip * (0.99 / peak)
-                        write_wav_atomic(split_dir / "audio" / f"{name}.wav", clip, cfg.sample_rate)
-                        fam, src = gm_family_source(prog)
-                        examples[name] = {
-                            "note_str": name, "pitch": pitch, "velocity": vel, "instrument": prog,
-                            "instrument_str": name.rsplit("-", 2)[0], "sample_rate": cfg.sample_rate,
-                            "instrument_family": NSYNTH_FAMILIES.index(fam), "instrument_family_str": fam,
-                            "instrument_source": NSYNTH_SOURCES.index(src), "instrument_source_str": src,
-                            "qualities": [0] * 10, "qualities_str": [], "gm_program": prog,
-                            "peak": round(peak, 6)}
-            for i, name in enumerate(sorted(examples)):
-                examples[name]["note"] = i
-            atomic_write_text(split_dir / "examples.json",
-                              json.dumps({k: examples[k] for k in sorted(examples)}, indent=1))
+            examples = _render_split(cfg, split, split_programs[split], sf, split_dir / "audio", stats)
+            atomic_write_text(split_dir / "examples.json", json.dumps(examples, indent=1))
             counts[split] = len(examples)
-        dt = time.perf_counter() - t0
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         prov = {"config": record, "soundfont": sf.provenance(), "counts": counts,
-                "split_programs": split_programs, "render_seconds": round(dt, 2),
+                "split_programs": split_programs, "render_seconds": round(dt, 2), "render_cpu_seconds": round(cpu, 2),
+                "rendered": stats["rendered"], "rejected_by_pitch_check": stats["rejected"],
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         atomic_write_text(tmp / "provenance.json", json.dumps(prov, indent=1, sort_keys=True))
         try:
@@ -318,8 +455,9 @@ def build_notes_synth(config: NotesConfig | None = None, *, soundfont=None, cach
                 raise
             shutil.rmtree(tmp, ignore_errors=True)  # another process finished first
         total = sum(counts.values())
-        log.info("notes-synth: rendered %d notes in %.1f s (%.0f notes/s) with %s into %s",
-                 total, dt, total / max(dt, 1e-9), sf.name, final)
+        log.info("notes-synth: kept %d of %d rendered notes in %.1f s (%.1f CPU s, %.0f rendered notes per "
+                 "CPU s) with %s into %s", total, stats["rendered"], dt, cpu, stats["rendered"] / max(cpu, 1e-9),
+                 sf.name, final)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
