@@ -1,0 +1,1 @@
+"""Signal processing front-ends (STFT, CQT, HCQT, synthesizers)."""
