@@ -9,8 +9,10 @@ of sotbench:
   (:func:`resample`, polyphase, rational factor ``target / original``);
 * NaN or Inf samples, empty audio and wrong shapes are refused with
   ``ValueError`` naming the file;
-* clipped audio (samples at or beyond full scale) and silent audio
-  (peak below -80 dBFS) are accepted with a warning.
+* clipped audio (runs of at least ``CLIP_RUN`` = 3 consecutive samples at or
+  beyond ``CLIP_LEVEL`` = 0.999 of full scale: flat tops, not the isolated
+  full-scale peaks of a normalised file) and silent audio (peak below
+  -80 dBFS) are accepted with a warning.
 """
 from __future__ import annotations
 
@@ -24,11 +26,14 @@ import numpy as np
 
 __all__ = [
     "load_audio", "decode_wav_bytes", "to_mono", "resample", "validate_audio",
-    "write_wav_atomic", "CLIP_LEVEL", "SILENCE_PEAK",
+    "write_wav_atomic", "CLIP_LEVEL", "CLIP_RUN", "SILENCE_PEAK",
 ]
 
 #: Absolute sample value treated as full scale when looking for clipping.
 CLIP_LEVEL = 0.999
+#: Consecutive full-scale samples that count as a clipped (flat) top; isolated full-scale
+#: samples are normal in peak-normalised files.
+CLIP_RUN = 3
 #: Peak amplitude below which audio is reported as silent (-80 dBFS).
 SILENCE_PEAK = 1e-4
 
@@ -123,7 +128,7 @@ def validate_audio(audio: np.ndarray, sample_rate: int | None = None, name: str 
     Warns
     -----
     UserWarning
-        Clipped audio (any sample with ``|x| >= CLIP_LEVEL``) or silence
+        Clipped audio (a run of ``CLIP_RUN`` samples with ``|x| >= CLIP_LEVEL``) or silence
         (peak below ``SILENCE_PEAK`` = -80 dBFS).
     """
     if sample_rate is not None:
@@ -143,13 +148,20 @@ def validate_audio(audio: np.ndarray, sample_rate: int | None = None, name: str 
     if peak < SILENCE_PEAK:
         warnings.warn(f"{name}: audio is silent (peak {peak:.2e} < {SILENCE_PEAK:g}, i.e. -80 dBFS); "
                       "no pitch can be detected in it", stacklevel=2)
-    else:
-        n_clip = int((np.abs(audio) >= CLIP_LEVEL).sum())
-        if n_clip:
-            warnings.warn(f"{name}: audio looks clipped ({n_clip} samples at or beyond full scale, "
-                          f"peak {peak:.3f}); harmonics from clipping may bias pitch estimates",
-                          stacklevel=2)
+    elif peak >= CLIP_LEVEL:
+        runs = _full_scale_runs(audio)
+        if runs.size and runs.max() >= CLIP_RUN:
+            warnings.warn(f"{name}: audio looks clipped ({int(runs[runs >= CLIP_RUN].sum())} samples in "
+                          f"{int((runs >= CLIP_RUN).sum())} flat tops at full scale, longest {int(runs.max())} "
+                          "samples); harmonics from clipping may bias pitch estimates", stacklevel=2)
     return audio
+
+
+def _full_scale_runs(audio: np.ndarray) -> np.ndarray:
+    """Lengths of the runs of consecutive samples with ``|x| >= CLIP_LEVEL``."""
+    mask = np.concatenate([[0], (np.abs(audio) >= CLIP_LEVEL).astype(np.int8), [0]])
+    edges = np.diff(mask)
+    return np.nonzero(edges == -1)[0] - np.nonzero(edges == 1)[0]
 
 
 def decode_wav_bytes(data: bytes, name: str = "audio") -> tuple[np.ndarray, int]:

@@ -69,6 +69,17 @@ def test_silence_and_clipping_warn(tmp_path):
     sf.write(tmp_path / "clip.wav", clipped, 8000, subtype="FLOAT")
     with pytest.warns(UserWarning, match="clipped"):
         load_audio(tmp_path / "clip.wav")
+    # isolated full-scale samples are the peaks of a normalised file, not clipping
+    import warnings
+
+    peaky = (0.5 * np.sin(np.linspace(0, 20, 800))).astype(np.float32)
+    peaky[[100, 400]] = [1.0, -1.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        validate_audio(peaky)
+    peaky[401:403] = -1.0  # three in a row: a flat top
+    with pytest.warns(UserWarning, match="longest 3 samples"):
+        validate_audio(peaky)
 
 
 def test_empty_missing_and_bad_shape(tmp_path):
