@@ -1,0 +1,347 @@
+"""Speed and memory of the spectral losses (paper 000) and of their 1-D Wasserstein core.
+
+Shapes
+------
+* Losses (``SOTLoss``, ``MSSLoss``) at the paper's training batch: 64 signals
+  of 4096 samples at 16 kHz, prediction requiring grad.
+* ``W_p`` directly at the paper's spectral shape: 576 frames (= 64 x 9 frames
+  of a 2048-point STFT, hop 256, ``center=False``) x 1025 bins, float32, both
+  rows normalised to mass 1, positions ``linspace(0, 1, 1025)``.
+* A size sweep of frames x bins for the scaling plot.
+
+Implementations compared in one run (``impl`` parameter)
+--------------------------------------------------------
+``sotbench-w1`` / ``sotbench-w2``
+    :func:`sotbench.losses.wasserstein.wasserstein_1d` (``W_p^p``, p = 1 or 2).
+``pot-w1`` / ``pot-w2``
+    POT's ``ot.wasserstein_1d`` with the torch backend (common support passed
+    as values, measures along axis 0) -- the baseline of the issue's
+    ">= 20x" target.
+``cumsum-w1``
+    ``sum |cumsum(a) - cumsum(b)|`` (the W1 of two measures on a uniform grid,
+    up to the bin width): the memory-bound floor any ``W_p`` on a common support
+    is measured against (target: SOT-W2 within 3x of it).
+
+All values are means over rows, so forward+backward means
+``loss.backward()`` of a scalar.
+"""
+from __future__ import annotations
+
+import inspect
+
+import torch
+
+from ._util import (
+    DEVICES,
+    SkipNotImplemented,
+    harmonic_batch,
+    loss_factory,
+    measure,
+    peak_cuda_mib,
+    require_attr,
+    require_device,
+    seeded,
+    sync,
+)
+
+#: Paper 000 training batch: 64 x 4096 samples at 16 kHz.
+BATCH, N_SAMPLES, SAMPLE_RATE = 64, 4096, 16000
+#: W_p at the paper's shape: 64 x 9 frames (n_fft 2048, hop 256, center=False) x 1025 bins.
+PAPER_FRAMES, PAPER_BINS = 576, 1025
+
+WP_IMPLS = ["sotbench-w1", "sotbench-w2", "pot-w1", "pot-w2", "cumsum-w1"]
+SWEEP_IMPLS = ["sotbench-w2", "pot-w2", "cumsum-w1"]
+SWEEP_FRAMES = [64, 576, 2304]
+SWEEP_BINS = [257, 1025, 4097]
+#: POT above this many cells (frames x bins) is skipped in the sweep (seconds per call).
+POT_MAX_CELLS = 2_400_000
+
+
+def _spectra(frames: int, bins: int, device: torch.device, seed: int = 0):
+    """Two batches of spectrum-like measures (rows of mass 1) and their positions."""
+    g = seeded(seed)
+    # peaky, non-negative rows like power spectra of harmonic sounds
+    a = torch.rand(frames, bins, generator=g) ** 8
+    b = torch.rand(frames, bins, generator=g) ** 8
+    a = a / a.sum(-1, keepdim=True)
+    b = b / b.sum(-1, keepdim=True)
+    x = torch.linspace(0.0, 1.0, bins)
+    return a.to(device), b.to(device), x.to(device)
+
+
+def _wp_function(impl: str):
+    """Return ``f(a, b, x) -> scalar`` for ``impl`` (skips when it cannot run)."""
+    if impl.startswith("sotbench-"):
+        wasserstein_1d = require_attr("sotbench.losses.wasserstein", "wasserstein_1d")
+        p = 1.0 if impl.endswith("w1") else 2.0
+
+        def f(a, b, x):
+            return wasserstein_1d(a, b, x, p=p).mean()
+        return f
+    if impl.startswith("pot-"):
+        try:
+            import ot
+        except ImportError as err:  # pragma: no cover - POT is a dependency
+            raise NotImplementedError(f"POT is not installed: {err}") from err
+        p = 1 if impl.endswith("w1") else 2
+
+        def f(a, b, x):
+            xs = x[:, None].expand(-1, a.shape[0])
+            return ot.wasserstein_1d(xs, xs, a.T, b.T, p=p).mean()
+        return f
+    if impl == "cumsum-w1":
+        def f(a, b, x):
+            return (a.cumsum(-1) - b.cumsum(-1)).abs().sum(-1).mean()
+        return f
+    raise ValueError(f"unknown impl {impl!r}")
+
+
+class _WpBase:
+    """Shared ``setup``/methods of the W_p benchmarks (subclasses set params)."""
+
+    rounds = 1
+    repeat = (1, 7, 10.0)
+    number = 1
+    warmup_time = 0.0
+    timeout = 300
+
+    def _setup(self, device, impl, frames, bins):
+        self.device = require_device(device)
+        self.fn = _wp_function(impl)
+        self.a, self.b, self.x = _spectra(frames, bins, self.device)
+        # warm up (numba compile/cache load, allocator) on a small slice
+        a = self.a[:2].clone().requires_grad_(True)
+        self.fn(a, self.b[:2], self.x).backward()
+        sync(self.device)
+
+    def _forward(self):
+        with torch.no_grad():
+            self.fn(self.a, self.b, self.x)
+        sync(self.device)
+
+    def _forward_backward(self):
+        a = self.a.detach().requires_grad_(True)
+        self.fn(a, self.b, self.x).backward()
+        sync(self.device)
+
+    def _saved_mib(self):
+        """MiB of tensors autograd keeps for the backward pass (device-independent)."""
+        total = [0]
+        seen = set()
+
+        def pack(t):
+            key = t.untyped_storage().data_ptr()
+            if key not in seen:
+                seen.add(key)
+                total[0] += t.untyped_storage().nbytes()
+            return t
+
+        a = self.a.detach().requires_grad_(True)
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            loss = self.fn(a, self.b, self.x)
+        loss.backward()
+        return total[0] / 2.0 ** 20
+
+
+class WassersteinPaperShape(_WpBase):
+    """W_p at 576 x 1025: sotbench vs POT vs the cumsum floor, side by side."""
+
+    params = [DEVICES, WP_IMPLS]
+    param_names = ["device", "impl"]
+
+    def setup(self, device, impl):
+        self._setup(device, impl, PAPER_FRAMES, PAPER_BINS)
+
+    def time_forward(self, device, impl):
+        self._forward()
+
+    def time_forward_backward(self, device, impl):
+        self._forward_backward()
+
+    def track_gpu_time_forward_backward(self, device, impl):
+        if self.device.type != "cuda":
+            raise SkipNotImplemented("CUDA-event timing is for device=cuda (CPU: time_*)")
+        return measure(self._forward_backward, self.device)
+
+    track_gpu_time_forward_backward.unit = "s"
+
+    def track_peak_gpu_mib(self, device, impl):
+        return peak_cuda_mib(self._forward_backward, self.device)
+
+    track_peak_gpu_mib.unit = "MiB"
+
+    def track_saved_for_backward_mib(self, device, impl):
+        return self._saved_mib()
+
+    track_saved_for_backward_mib.unit = "MiB"
+
+    def peakmem_forward_backward(self, device, impl):
+        self._forward_backward()
+
+
+class WassersteinSweep(_WpBase):
+    """W_p time and memory against frames x bins (scaling plot)."""
+
+    params = [DEVICES, SWEEP_IMPLS, SWEEP_FRAMES, SWEEP_BINS]
+    param_names = ["device", "impl", "frames", "bins"]
+    repeat = (1, 3, 5.0)
+
+    def setup(self, device, impl, frames, bins):
+        if impl.startswith("pot-") and frames * bins > POT_MAX_CELLS:
+            raise NotImplementedError(f"POT skipped above {POT_MAX_CELLS} cells (too slow)")
+        self._setup(device, impl, frames, bins)
+
+    def time_forward_backward(self, device, impl, frames, bins):
+        self._forward_backward()
+
+    def track_gpu_time_forward_backward(self, device, impl, frames, bins):
+        if self.device.type != "cuda":
+            raise SkipNotImplemented("CUDA-event timing is for device=cuda (CPU: time_*)")
+        return measure(self._forward_backward, self.device)
+
+    track_gpu_time_forward_backward.unit = "s"
+
+    def track_peak_gpu_mib(self, device, impl, frames, bins):
+        return peak_cuda_mib(self._forward_backward, self.device)
+
+    track_peak_gpu_mib.unit = "MiB"
+
+    def track_saved_for_backward_mib(self, device, impl, frames, bins):
+        return self._saved_mib()
+
+    track_saved_for_backward_mib.unit = "MiB"
+
+    def peakmem_forward_backward(self, device, impl, frames, bins):
+        self._forward_backward()
+
+
+# ---------------------------------------------------------------------------
+# full losses on signals
+# ---------------------------------------------------------------------------
+
+def _accepts(cls, name: str) -> bool:
+    try:
+        sig = inspect.signature(cls)
+    except (TypeError, ValueError):  # pragma: no cover
+        return False
+    return name in sig.parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values())
+
+
+def make_sot_loss(p: int, n_fft: int, positions: str) -> torch.nn.Module:
+    """``SOTLoss`` with W_p, flattop ``n_fft`` and linear/log positions (no MSS term)."""
+    SOTLoss = require_attr("sotbench.losses.sot", "SOTLoss")
+    kwargs = {"p": p, "n_fft": n_fft}
+    if _accepts(SOTLoss, "positions"):
+        kwargs["positions"] = positions
+    elif _accepts(SOTLoss, "log_frequency"):
+        kwargs["log_frequency"] = positions == "log"
+    elif positions != "linear":
+        raise NotImplementedError("SOTLoss has no log-frequency positions option")
+    return SOTLoss(**kwargs)
+
+
+def make_mss_loss(scale: str) -> torch.nn.Module:
+    """``MSSLoss`` of paper 000 (FFT sizes 2048..64): ``lin`` or ``loglin``."""
+    names = {"lin": "mss-lin", "loglin": "mss-loglin"}
+    try:
+        return loss_factory(names[scale])()
+    except NotImplementedError:
+        MSSLoss = require_attr("sotbench.losses.mss", "MSSLoss")
+        if scale == "lin":
+            return MSSLoss()
+        raise
+
+
+class _LossBase:
+    rounds = 1
+    repeat = (1, 5, 10.0)
+    number = 1
+    warmup_time = 0.0
+    timeout = 300
+
+    def _setup_signals(self, device):
+        self.device = require_device(device)
+        self.target = harmonic_batch(BATCH, N_SAMPLES, SAMPLE_RATE, seed=1).to(self.device)
+        self.pred = harmonic_batch(BATCH, N_SAMPLES, SAMPLE_RATE, seed=2).to(self.device)
+
+    def _warm(self):
+        pred = self.pred[:2].detach().requires_grad_(True)
+        self.loss(pred, self.target[:2]).backward()
+        sync(self.device)
+
+    def _forward(self):
+        with torch.no_grad():
+            self.loss(self.pred, self.target)
+        sync(self.device)
+
+    def _forward_backward(self):
+        pred = self.pred.detach().requires_grad_(True)
+        self.loss(pred, self.target).backward()
+        sync(self.device)
+
+
+class SOTLossPaperBatch(_LossBase):
+    """``SOTLoss`` (W1/W2, n_fft 512/2048, linear/log positions) on 64 x 4096 samples."""
+
+    params = [DEVICES, [1, 2], [512, 2048], ["linear", "log"]]
+    param_names = ["device", "p", "n_fft", "positions"]
+
+    def setup(self, device, p, n_fft, positions):
+        self._setup_signals(device)
+        self.loss = make_sot_loss(p, n_fft, positions).to(self.device)
+        self._warm()
+
+    def time_forward(self, device, p, n_fft, positions):
+        self._forward()
+
+    def time_forward_backward(self, device, p, n_fft, positions):
+        self._forward_backward()
+
+    def track_gpu_time_forward_backward(self, device, p, n_fft, positions):
+        if self.device.type != "cuda":
+            raise SkipNotImplemented("CUDA-event timing is for device=cuda (CPU: time_*)")
+        return measure(self._forward_backward, self.device)
+
+    track_gpu_time_forward_backward.unit = "s"
+
+    def track_peak_gpu_mib(self, device, p, n_fft, positions):
+        return peak_cuda_mib(self._forward_backward, self.device)
+
+    track_peak_gpu_mib.unit = "MiB"
+
+    def peakmem_forward_backward(self, device, p, n_fft, positions):
+        self._forward_backward()
+
+
+class MSSLossPaperBatch(_LossBase):
+    """``MSSLoss`` (paper 000: FFT sizes 2048..64, Hann, 75 % overlap) on 64 x 4096 samples."""
+
+    params = [DEVICES, ["lin", "loglin"]]
+    param_names = ["device", "scale"]
+
+    def setup(self, device, scale):
+        self._setup_signals(device)
+        self.loss = make_mss_loss(scale).to(self.device)
+        self._warm()
+
+    def time_forward(self, device, scale):
+        self._forward()
+
+    def time_forward_backward(self, device, scale):
+        self._forward_backward()
+
+    def track_gpu_time_forward_backward(self, device, scale):
+        if self.device.type != "cuda":
+            raise SkipNotImplemented("CUDA-event timing is for device=cuda (CPU: time_*)")
+        return measure(self._forward_backward, self.device)
+
+    track_gpu_time_forward_backward.unit = "s"
+
+    def track_peak_gpu_mib(self, device, scale):
+        return peak_cuda_mib(self._forward_backward, self.device)
+
+    track_peak_gpu_mib.unit = "MiB"
+
+    def peakmem_forward_backward(self, device, scale):
+        self._forward_backward()
