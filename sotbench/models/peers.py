@@ -168,12 +168,17 @@ def _torchaudio_guard() -> Iterator[None]:
         yield
         return
     shim = _torchaudio_stand_in(reason)
+    missing = object()
+    previous = sys.modules.get("torchaudio", missing)
     sys.modules["torchaudio"] = shim
     try:
         yield
     finally:
         if sys.modules.get("torchaudio") is shim:
-            del sys.modules["torchaudio"]
+            if previous is missing:
+                del sys.modules["torchaudio"]
+            else:  # e.g. a None entry that blocks the import on purpose
+                sys.modules["torchaudio"] = previous
 
 
 def _import_peer(module: str, *, model: str, dist: str, torchaudio: bool = False):
