@@ -465,7 +465,11 @@ def build_notes_synth(config: NotesConfig | None = None, *, soundfont=None, cach
 
 
 def load_notes_synth(split: str = "train", *, config: NotesConfig | None = None, soundfont=None,
-                     cache=None, midi_range=(21, 109), **overrides) -> list[NSynthNote]:
-    """Build (first call) and read one split of ``notes-synth`` with :func:`load_nsynth`."""
+                     cache=None, **overrides) -> list[NSynthNote]:
+    """Build (first call) and read one split of ``notes-synth`` with :func:`load_nsynth`.
+
+    Keywords are those of :func:`build_notes_synth`; all notes are returned
+    (they already lie in the configured ``midi_range``).
+    """
     root = build_notes_synth(config, soundfont=soundfont, cache=cache, **overrides)
-    return load_nsynth(split, root, midi_range=midi_range)
+    return load_nsynth(split, root, midi_range=None)

@@ -36,9 +36,9 @@ def _pitch_score(audio, sr, times, freqs, shift_semitones=0.0, time_shift_s=0.0)
         mag = np.log(np.abs(np.fft.rfft(pad[c:c + n_fft] * win)) + 1e-9)
         ref = np.median(mag)
         for hz in np.asarray(f) * 2 ** (shift_semitones / 12):
-            sel = (bins > hz * 2 ** (-0.5 / 12)) & (bins < hz * 2 ** (0.5 / 12))
-            if sel.any():
-                scores.append(mag[sel].max() - ref)
+            # within half a semitone (at least the nearest bin)
+            sel = np.abs(bins - hz) <= max(hz * (2 ** (0.5 / 12) - 1), sr / n_fft / 2)
+            scores.append(mag[sel].max() - ref)
     return float(np.mean(scores))
 
 
