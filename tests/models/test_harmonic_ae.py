@@ -1,0 +1,146 @@
+"""harmonic-ae (paper 000): parameter count, shapes, pitch mapping, Toeplitz head, registry."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from sotbench.dsp.cqt import cqt_frequencies
+from sotbench.models.harmonic_ae import (PAPER_N_PARAMETERS, ExpSigmoid, HarmonicAutoencoder,
+                                         ToeplitzLinear, count_parameters)
+from sotbench.registry import MODELS
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return HarmonicAutoencoder()
+
+
+def tone(f0, n=4096, sr=16000, harmonics=(1.0, 0.5)):
+    t = np.arange(1, n + 1) / sr
+    x = sum(a * np.sin(2 * np.pi * (h + 1) * f0 * t) for h, a in enumerate(harmonics))
+    return torch.tensor(0.9 * x / np.abs(x).max(), dtype=torch.float32)
+
+
+def test_parameter_count_is_the_papers(model):
+    assert count_parameters(model) == PAPER_N_PARAMETERS == 46_012
+    by_module = {name: sum(p.numel() for p in m.parameters())
+                 for name, m in model.encoder.named_children()}
+    assert by_module["layernorm"] == 570
+    assert by_module["prefilter"] == 40 * 15 + 40
+    assert by_module["residual"] == 40 * 40 * 15 + 40
+    assert by_module["pitch_head"] == 855 + 285 - 1
+    assert by_module["amplitude_head"] == 855 * 20 + 20
+    assert model.encoder.body[6].p == 0.5  # Dropout(0.5) before the last 1x1 conv
+
+
+def test_state_dict_holds_parameters_only(model):
+    assert sum(v.numel() for v in model.state_dict().values()) == 46_012
+
+
+def test_forward_shapes_and_ranges(model):
+    model.eval()
+    x = torch.stack([tone(220.0), tone(1000.0), tone(55.0)])
+    out = model(x)
+    assert out.f0_hz.shape == (3, 16)
+    assert out.amplitudes.shape == (3, 16, 20)
+    assert out.audio.shape == (3, 4096)
+    assert out.pitch_probabilities.shape == (3, 16, 285)
+    assert torch.allclose(out.pitch_probabilities.sum(-1), torch.ones(3, 16))
+    f = cqt_frequencies()
+    assert (out.f0_hz >= f[0] - 1e-3).all() and (out.f0_hz <= f[-1] + 1e-2).all()
+    assert (out.amplitudes > 0).all() and (out.amplitudes <= 2 + 1e-6).all()
+    assert torch.isfinite(out.audio).all()
+
+
+def test_soft_argmax_maps_positions_to_cqt_bins(model):
+    f = cqt_frequencies()
+    for k in (0, 1, 100, 284):
+        hz = model.unit_to_hz(torch.tensor(k / 284, dtype=torch.float64)).item()
+        assert hz == pytest.approx(f[k], rel=1e-9)
+    # a one-hot distribution at bin k gives exactly bin k's frequency
+    probs = torch.zeros(285)
+    probs[150] = 1
+    assert model.unit_to_hz(probs @ model.positions).item() == pytest.approx(f[150], rel=1e-5)
+
+
+def test_features_are_the_cqt_of_x_without_its_last_sample(model):
+    x = torch.randn(2, 4096)
+    feats = model.features(x)
+    assert feats.shape == (2, 16, 285)
+    assert torch.equal(feats, model.cqt(x[:, :-1]).transpose(1, 2))
+    model.eval()
+    a, b = model(x), model(x, features=feats)
+    assert torch.equal(a.audio, b.audio)
+
+
+def test_cqt_implementations_agree():
+    torch.manual_seed(0)
+    a = HarmonicAutoencoder()
+    torch.manual_seed(0)
+    b = HarmonicAutoencoder(cqt_implementation="nnaudio-1992v2")
+    x = torch.randn(2, 4096)
+    assert torch.allclose(a.features(x), b.features(x), rtol=1e-4, atol=1e-6)
+
+
+def test_toeplitz_matmul_equals_its_convolution_and_is_shift_equivariant():
+    torch.manual_seed(0)
+    layer = ToeplitzLinear(855, 285)
+    x = torch.randn(5, 855)
+    assert torch.allclose(layer(x), layer.forward_conv(x), atol=1e-5)
+    # shifting the input by s shifts the output by s (away from the borders)
+    small = ToeplitzLinear(40, 40)
+    v = torch.zeros(1, 40)
+    v[0, 10] = 1.0
+    shifted = torch.roll(v, 5, dims=1)
+    assert torch.allclose(torch.roll(small(v), 5, dims=1)[0, 5:], small(shifted)[0, 5:], atol=1e-6)
+
+
+def test_exp_sigmoid():
+    act = ExpSigmoid()
+    assert act(torch.tensor(0.0)).item() == pytest.approx(2 * 0.5 ** math.log(10) + 1e-7)
+    assert act(torch.tensor(-100.0)).item() == pytest.approx(1e-7)
+    assert act(torch.tensor(100.0)).item() == pytest.approx(2.0)
+
+
+def test_every_parameter_gets_a_gradient():
+    torch.manual_seed(1)
+    model = HarmonicAutoencoder().train()
+    x = torch.stack([tone(300.0), tone(700.0)])
+    out = model(x)
+    (out.audio - x).abs().mean().backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+        assert p.grad.abs().sum() > 0, name
+
+
+def test_eval_mode_is_deterministic_and_train_mode_uses_dropout():
+    torch.manual_seed(2)
+    model = HarmonicAutoencoder()
+    x = torch.stack([tone(300.0)])
+    model.eval()
+    assert torch.equal(model(x).f0_hz, model(x).f0_hz)
+    model.train()
+    assert not torch.equal(model(x).amplitudes, model(x).amplitudes)
+
+
+def test_bad_input(model):
+    with pytest.raises(ValueError, match="multiple"):
+        model(torch.zeros(1, 4000))
+    with pytest.raises(ValueError, match=r"\(B, N\)"):
+        model(torch.zeros(4096))
+    with pytest.raises(ValueError, match="features"):
+        model(torch.zeros(2, 4096), features=torch.zeros(2, 15, 285))
+    with pytest.raises(ValueError, match="temperature"):
+        HarmonicAutoencoder(temperature=0)
+
+
+def test_registered_for_synth_ae():
+    entry = MODELS.entry("harmonic-ae")
+    assert entry.meta["task"] == "synth-ae"
+    assert isinstance(entry.factory(), HarmonicAutoencoder)
+    with pytest.raises(ValueError, match="temperature"):
+        entry.factory(temprature=0.2)
