@@ -22,12 +22,15 @@ example):
     "Linear" weighted harmonic sum ``sum_{h >= 1} w_h**2 P_h / ref`` with
     ``w = harmonic_weights`` (1/h**2 on amplitudes, normalized to sum 1), i.e.
     :func:`~sotbench.dsp.hcqt.harmonic_sum_target` with ``output="power"``.  It is
-    not renormalized: its maximum is at most ``sum w**2 = 0.505``.  Terms below
-    the features' floor are kept (the target zeroes them), a difference below
-    ``1e-8 * sum w**2`` that cannot move a peak above any threshold >= 1e-7.
+    not renormalized: its maximum is at most ``sum w**2 = 0.505``.  Channel
+    terms below the features' floor (``P_h / ref < 1e-8``) are kept, whereas the
+    target zeroes them: an absolute difference below ``1e-8 * sum w**2`` that
+    cannot move a peak above any threshold >= 1e-7.
 ``hcqt-harmonic-sum-log`` (threshold 0.9)
     That sum in rescaled dB re its own track maximum, floor ``-top_db``
-    (the harmonic-sum training target of SS-MPE).
+    (the harmonic-sum training target of SS-MPE; because of the sub-floor terms
+    above the two differ near the floor: by up to ~0.1 below 0.13 (-70 dB),
+    ~2e-4 at 0.3 and < 1e-5 above 0.5 -- nothing near the 0.9 threshold).
 
 Input audio at any sample rate is resampled to 22,050 Hz
 (:func:`sotbench.data.audio.resample`).  Tracks are processed in chunks of
