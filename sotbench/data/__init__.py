@@ -7,8 +7,9 @@ front and whose items are read on access (iterate it to stream a dataset
 with bounded memory; ``list(...)`` loads everything).  Common keywords:
 ``tracks=`` (names, prefixes or 1-based indices), ``path=`` (this dataset's
 own folder, overriding the data root) and ``sample_rate=`` (resample, Hz).
-``root`` is the data root (see :mod:`sotbench.data.roots`); for the
-generated ``chorales-synth`` it is the cache root.
+``root`` is the data root (see :mod:`sotbench.data.roots`); the generated
+``chorales-synth`` ignores it and renders into the cache (``cache=``,
+default ``$SOTBENCH_CACHE`` or ``~/.cache/sotbench``) on first use.
 
 Training data: :func:`load_nsynth` (real NSynth or the generated
 ``notes-synth``, which is written in NSynth's layout).

@@ -42,7 +42,7 @@ import json
 import logging
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -310,14 +310,17 @@ def build_chorales_synth(n: int = DEFAULT_N_CHORALES, *, chorales=None, config: 
 
 def load_chorales_synth(root=None, tracks=None, *, n: int = DEFAULT_N_CHORALES, chorales=None,
                         config: ChoraleConfig | None = None, soundfont=None, sample_rate: int | None = None,
-                        **config_overrides) -> LazyTracks:
+                        cache=None, **config_overrides) -> LazyTracks:
     """The ``chorales-synth`` evaluation set (rendered on first use, then cached).
 
     Parameters
     ----------
     root : str or path-like, optional
-        Cache root (default ``$SOTBENCH_CACHE`` or ``~/.cache/sotbench``);
-        accepted for symmetry with the real-dataset loaders.
+        The real datasets' data root; accepted so that every entry of
+        ``EVAL_DATASETS`` can be called alike, and not used: generated data is
+        written to the cache, never into the (possibly read-only) data root.
+    cache : str or path-like, optional
+        Cache root (default ``$SOTBENCH_CACHE`` or ``~/.cache/sotbench``).
     tracks : sequence of str or int, optional
         Subset of the built tracks (names, prefixes or 1-based indices).
     n, chorales, soundfont
@@ -346,7 +349,7 @@ def load_chorales_synth(root=None, tracks=None, *, n: int = DEFAULT_N_CHORALES, 
             raise ValueError(f"chorales-synth: unknown settings {sorted(unknown)}; "
                              f"known: {sorted(ChoraleConfig.__dataclass_fields__)}")
         cfg = ChoraleConfig(**{**asdict(cfg), **config_overrides})
-    folder, names = build_chorales_synth(n, chorales=chorales, config=cfg, soundfont=soundfont, cache=root)
+    folder, names = build_chorales_synth(n, chorales=chorales, config=cfg, soundfont=soundfont, cache=cache)
     names = select_names(names, tracks, "chorales-synth")
 
     def load(name: str) -> MultiPitchTrack:

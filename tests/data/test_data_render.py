@@ -54,13 +54,13 @@ def test_soundfont_resolution(no_debian, monkeypatch, tmp_path):
 # --------------------------------------------------------------------------- chorales-synth
 @pytest.fixture(scope="module")
 def chorale_build(tmp_path_factory):
-    import pytest as _pytest
-
-    mp = _pytest.MonkeyPatch()
+    mp = pytest.MonkeyPatch()
     mp.setattr(render_mod, "DEBIAN_SOUNDFONT", tmp_path_factory.mktemp("x") / "no-such.sf2")
     mp.delenv("SOTBENCH_SOUNDFONT", raising=False)
     cache = tmp_path_factory.mktemp("cache")
-    tracks = load_chorales_synth(cache, chorales=[CHORALE])
+    dataroot = tmp_path_factory.mktemp("dataroot")
+    tracks = load_chorales_synth(dataroot, chorales=[CHORALE], cache=cache)
+    assert not list(dataroot.iterdir())  # generated data never goes into the data root
     yield cache, tracks
     mp.undo()
 
@@ -152,7 +152,7 @@ def test_chorale_cache_and_determinism(chorale_build, tmp_path, monkeypatch, no_
         raise AssertionError("cached track was rendered again")
 
     monkeypatch.setattr("sotbench.data.chorales.render_midi", boom)
-    again = load_chorales_synth(cache, chorales=[CHORALE])[0]
+    again = load_chorales_synth(chorales=[CHORALE], cache=cache)[0]
     np.testing.assert_array_equal(again.audio, tracks[0].audio)
     monkeypatch.undo()
     # determinism: a fresh cache renders the very same bytes
