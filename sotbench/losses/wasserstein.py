@@ -494,12 +494,12 @@ def _check_finite_nonneg(w: torch.Tensor, name: str) -> None:
         bad = ~torch.isfinite(w.detach())
         idx = tuple(int(k) for k in torch.nonzero(bad)[0])
         raise ValueError(
-            f"{name} holds {int(bad.sum())} NaN/Inf value(s) (first at index {idx}: "
+            f"{name} holds NaN/Inf values ({int(bad.sum())}, first at index {idx}: "
             f"{float(w.detach()[idx])}); pass finite weights")
     if lo < 0:
         idx = tuple(int(k) for k in torch.nonzero(w.detach() < 0)[0])
         raise ValueError(
-            f"{name} holds negative weights (min {lo:.6g} at index {idx}); weights of a "
+            f"{name} holds negative values (min {lo:.6g} at index {idx}); weights of a "
             f"measure must be >= 0 (clamp or take |.| / power spectra first)")
 
 
