@@ -99,6 +99,23 @@ def test_toeplitz_matmul_equals_its_convolution_and_is_shift_equivariant():
     assert torch.allclose(torch.roll(small(v), 5, dims=1)[0, 5:], small(shifted)[0, 5:], atol=1e-6)
 
 
+def test_backward_is_bitwise_reproducible_with_two_threads():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        torch.manual_seed(3)
+        model = HarmonicAutoencoder().eval()
+        x = torch.stack([tone(300.0), tone(1200.0)])
+        grads = []
+        for _ in range(3):
+            model.zero_grad()
+            (model(x).audio - x).abs().mean().backward()
+            grads.append([p.grad.clone() for p in model.parameters()])
+        assert all(torch.equal(a, b) for g in grads[1:] for a, b in zip(grads[0], g))
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_exp_sigmoid():
     act = ExpSigmoid()
     assert act(torch.tensor(0.0)).item() == pytest.approx(2 * 0.5 ** math.log(10) + 1e-7)
