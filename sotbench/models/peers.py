@@ -189,8 +189,8 @@ def _import_peer(module: str, *, model: str, dist: str, torchaudio: bool = False
     try:
         with guard, _quiet_import_logging():
             return importlib.import_module(module)
-    except ImportError as err:
-        raise _unavailable(model, dist, f"import {module} failed: {err}") from err
+    except Exception as err:  # ImportError, or e.g. OSError from a broken binary wheel
+        raise _unavailable(model, dist, f"import {module} failed: {type(err).__name__}: {err}") from err
 
 
 @contextlib.contextmanager
@@ -228,7 +228,11 @@ def _check_audio(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
     audio = audio.astype(np.float32, copy=False)
     if not np.all(np.isfinite(audio)):
         raise ValueError("audio contains NaN or Inf samples; clean or drop them before inference")
-    if isinstance(sample_rate, bool) or not float(sample_rate).is_integer() or sample_rate <= 0:
+    try:
+        ok = not isinstance(sample_rate, bool) and float(sample_rate).is_integer() and sample_rate > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
         raise ValueError(f"sample_rate must be a positive integer number of Hz, got {sample_rate!r}")
     sample_rate = int(sample_rate)
     if sample_rate < 8000:
@@ -452,12 +456,13 @@ class BasicPitch(PeerModel):
         overlap_len = n_overlap_frames * c.FFT_HOP
         hop = c.AUDIO_N_SAMPLES - overlap_len
         padded = np.concatenate([np.zeros(overlap_len // 2, dtype=np.float32), audio])
-        windows = [w for w, _ in self._inference.window_audio_file(padded, hop)]
+        windows = (w for w, _ in self._inference.window_audio_file(padded, hop))
+        n_windows = math.ceil(padded.size / hop)
         outputs: dict[str, list] = {"note": [], "onset": [], "contour": []}
-        starts = range(0, len(windows), self.windows_per_batch)
-        for i in _progress(starts, progress, f"{self.name}"):
-            batch = np.stack(windows[i:i + self.windows_per_batch]).astype(np.float32)
-            for key, value in self._model.predict(batch).items():
+        batches = range(math.ceil(n_windows / self.windows_per_batch))
+        for _ in _progress(batches, progress, self.name):
+            batch = np.stack([w for _, w in zip(range(self.windows_per_batch), windows)])
+            for key, value in self._model.predict(batch.astype(np.float32)).items():
                 outputs[key].append(value)
         return {k: self._inference.unwrap_output(np.concatenate(v), len(audio), n_overlap_frames)
                 for k, v in outputs.items()}

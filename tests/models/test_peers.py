@@ -159,16 +159,17 @@ def test_importing_peers_module_never_needs_the_packages():
         "import sys\n"
         "for m in ('basic_pitch', 'torchcrepe', 'pesto', 'torchaudio', 'onnxruntime'):\n"
         "    sys.modules[m] = None\n"
-        "from sotbench.models import peers\n"
+        "import sotbench.models.peers as peers\n"
         "from sotbench.models.base import ModelUnavailable\n"
-        "from sotbench.registry import MODELS\n"
-        "for name in ('basic-pitch', 'basic-pitch-notes', 'crepe', 'crepe-tiny', 'pesto'):\n"
+        "factories = [peers._basic_pitch, peers._basic_pitch_notes, peers._crepe,\n"
+        "             peers._crepe_tiny, peers._pesto]\n"
+        "for factory in factories:\n"
         "    try:\n"
-        "        MODELS.get(name)()\n"
+        "        factory()\n"
         "    except ModelUnavailable as err:\n"
         "        assert peers.INSTALL_COMMAND in str(err)\n"
         "    else:\n"
-        "        raise AssertionError(name)\n"
+        "        raise AssertionError(factory.__name__)\n"
         "print('all unavailable')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -267,6 +268,7 @@ def test_salience_cache_off_and_corrupt_file(tmp_path):
     (np.array([0.0, np.nan], np.float32), 16000, "NaN"),
     (np.zeros(100, np.float32), 0, "sample_rate"),
     (np.zeros(100, np.float32), 44100.5, "sample_rate"),
+    (np.zeros(100, np.float32), "16k", "sample_rate"),
 ])
 def test_bad_audio_is_rejected(audio, sr, match):
     with pytest.raises(ValueError, match=match):
@@ -309,6 +311,9 @@ def test_basic_pitch_equals_package_run_inference(basic_pitch, tmp_path):
     sal = basic_pitch.salience(x, 22050)
     np.testing.assert_allclose(sal.values, reference["contour"].T, atol=1e-6)
     np.testing.assert_array_equal(sal.times_s, note_creation.model_frames_to_time(sal.values.shape[1]))
+    # batching of the 2-s windows and the progress bar change nothing
+    single = peers.BasicPitch(cache=False, windows_per_batch=1)
+    np.testing.assert_allclose(single.salience(x, 22050, progress=True).values, sal.values, atol=1e-6)
 
 
 @pytest.mark.parametrize("k", [90, 124, 150])  # contour bins 27.5 * 2**(k/36) Hz: 155.6, 298.4, 493.9 Hz
