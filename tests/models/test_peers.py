@@ -398,7 +398,8 @@ def test_crepe_equals_package_pipeline(crepe_tiny):
 @pytest.mark.parametrize("f0", [110.0, 261.63, 880.0])
 def test_crepe_tone_peaks_at_its_frequency(crepe_tiny, f0):
     sal = crepe_tiny.salience(harmonic_tone(f0, 16000, 0.6), 16000)
-    assert abs(cents(strongest_frequency(sal, 0.1, 0.5), f0)) < 50
+    # the nearest 20-cent bin: within half a bin (a one-bin axis error would fail)
+    assert abs(cents(strongest_frequency(sal, 0.1, 0.5), f0)) <= 10.5
 
 
 @pytest.mark.slow  # loads the 85 MB full model; ~5 s of CPU per audio second
@@ -458,13 +459,14 @@ def test_pesto_equals_package_predict_and_its_pitch(pesto):
     # the package's own pitch (MIDI) agrees with the adapter's axis
     mid = slice(30, 120)
     argmax_midi = 69 + 12 * np.log2(sal.frequencies_hz[sal.values[:, mid].argmax(axis=0)] / 440)
-    np.testing.assert_allclose(argmax_midi, pitch.numpy()[mid], atol=0.34)
+    np.testing.assert_allclose(argmax_midi, pitch.numpy()[mid], atol=0.1)
 
 
 @pytest.mark.parametrize("f0", [130.81, 440.0, 987.77])
 def test_pesto_tone_peaks_at_its_frequency(pesto, f0):
     sal = pesto.salience(harmonic_tone(f0, 16000, 1.2), 16000)
-    assert abs(cents(strongest_frequency(sal, 0.2, 1.0), f0)) < 50
+    # equal-tempered tones fall on a bin (MIDI k/3): the peak is that bin, not a neighbour
+    assert abs(cents(strongest_frequency(sal, 0.2, 1.0), f0)) < 2
 
 
 def test_pesto_chord_finds_the_dominant_tone(pesto):
