@@ -41,7 +41,7 @@ import torch
 from tqdm.auto import tqdm
 
 from sotbench.data.synthetic import SPLITS, SyntheticConfig, make_synthetic_dataset
-from sotbench.metrics.pitch import octave_differences, pitch_metrics
+from sotbench.metrics.pitch import octave_differences, pitch_metrics, raw_pitch_accuracy
 from sotbench.metrics.spectral import log_spectral_distance
 from sotbench.registry import LOSSES, MODELS, TASKS
 from sotbench.tasks.base import RunContext, TaskResult
@@ -231,7 +231,7 @@ class SynthAETask:
                        "train": {k: v for k, v in train.items() if k not in ("steps", "checkpoint_every",
                                                                              "eval_batch_size")}}
         state = {"step": 0, "best_val_lsd": math.inf, "best_step": 0, "best_state": None,
-                 "curves": {"step": [], "train_loss": [], "val_lsd_db": []},
+                 "curves": {"step": [], "train_loss": [], "val_lsd_db": [], "val_rpa": []},
                  "loss_sum": 0.0, "loss_count": 0, "train_s": 0.0, "eval_s": 0.0, "steps_timed": 0}
         resumed = ctx.load_checkpoint()
         if resumed is not None:
@@ -287,21 +287,25 @@ class SynthAETask:
                 steps_session += 1
                 if done % train["eval_every"] == 0 or done == steps:
                     t_eval = time.perf_counter()
-                    val_lsd = float(self._evaluate(model, audio["val"], feats["val"],
-                                                   train["eval_batch_size"])[0].mean())
+                    val_lsd_all, val_f0 = self._evaluate(model, audio["val"], feats["val"],
+                                                         train["eval_batch_size"])
+                    val_lsd = float(val_lsd_all.double().mean())
+                    val_rpa = 100.0 * raw_pitch_accuracy(ds.val.f0_hz, val_f0.double().numpy())
                     eval_session += time.perf_counter() - t_eval
                     curves = state["curves"]
                     curves["step"].append(done)
                     curves["train_loss"].append(state["loss_sum"] / max(1, state["loss_count"]))
                     curves["val_lsd_db"].append(val_lsd)
+                    curves["val_rpa"].append(val_rpa)
                     state["loss_sum"], state["loss_count"] = 0.0, 0
                     if val_lsd < state["best_val_lsd"]:
                         state["best_val_lsd"], state["best_step"] = val_lsd, done
                         state["best_state"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
                     bar.set_postfix(loss=f"{curves['train_loss'][-1]:.4g}", val_lsd=f"{val_lsd:.2f}",
+                                    val_rpa=f"{val_rpa:.1f}",
                                     best=f"{state['best_val_lsd']:.2f}@{state['best_step']}")
-                    log.debug("synth-ae: step %d train loss %.5g val LSD %.3f", done,
-                              curves["train_loss"][-1], val_lsd)
+                    log.debug("synth-ae: step %d train loss %.5g val LSD %.3f val RPA %.1f", done,
+                              curves["train_loss"][-1], val_lsd, val_rpa)
                 state["step"] = done
                 bar.update(1)
                 if done % train["checkpoint_every"] == 0 or done == steps:
