@@ -10,7 +10,8 @@ benchmarks that need them skip in ``setup``.
 import importlib as _importlib
 
 for _name in ("torch", "numpy", "scipy.signal", "ot", "numba", "nnAudio.features",
-              "sotbench.registry", "sotbench.losses.wasserstein"):
+              "sotbench.registry", "sotbench.losses.wasserstein",
+              "sotbench.dsp.cqt", "sotbench.dsp.hcqt"):
     try:
         _importlib.import_module(_name)
     except Exception:  # noqa: BLE001 - reported by the benchmark that needs it

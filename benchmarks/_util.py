@@ -18,6 +18,7 @@ Conventions used by every benchmark module
 from __future__ import annotations
 
 import importlib
+import itertools
 import os
 import statistics
 import time
@@ -43,6 +44,8 @@ __all__ = [
     "measure",
     "peak_cuda_mib",
     "cpu_only_gpu_skip",
+    "on_device",
+    "with_unit",
     "seeded",
     "harmonic_batch",
     "polyphonic_audio",
@@ -229,6 +232,36 @@ def cpu_only_gpu_skip(device: torch.device | str) -> None:
     """Skip (inside a benchmark function) a GPU-only measurement on the CPU."""
     if torch.device(device).type != "cuda":
         raise SkipNotImplemented("GPU-only measurement")
+
+
+def on_device(device: str, params: list, also_skip: list | tuple = ()) -> Callable:
+    """Decorator: run a benchmark only for parameter combinations on ``device``.
+
+    ``params`` is the class's ``params`` list whose first entry is the device
+    list.  The other combinations (and ``also_skip``, e.g. the class's own
+    ``skip_params``, which a function-level list replaces) are listed in the
+    function's ``skip_params`` attribute, which asv checks *before* calling
+    ``setup`` (no wasted setup, reported as skipped, like ``asv_runner``'s
+    ``skip_for_params``).
+    """
+    combos = list(itertools.product(*params))
+    skip = [c for c in combos if c[0] != device or c in set(map(tuple, also_skip))]
+
+    def decorate(func):
+        func.skip_params = skip
+        return func
+
+    return decorate
+
+
+def with_unit(unit: str) -> Callable:
+    """Decorator setting the ``unit`` asv shows for a ``track_*`` benchmark."""
+
+    def decorate(func):
+        func.unit = unit
+        return func
+
+    return decorate
 
 
 def seeded(seed: int = 0) -> torch.Generator:

@@ -27,21 +27,20 @@ All values are means over rows, so forward+backward means
 """
 from __future__ import annotations
 
-import inspect
-
 import torch
 
 from ._util import (
     DEVICES,
-    SkipNotImplemented,
     harmonic_batch,
     loss_factory,
     measure,
+    on_device,
     peak_cuda_mib,
     require_attr,
     require_device,
     seeded,
     sync,
+    with_unit,
 )
 
 #: Paper 000 training batch: 64 x 4096 samples at 16 kHz.
@@ -158,23 +157,25 @@ class WassersteinPaperShape(_WpBase):
     def time_forward_backward(self, device, impl):
         self._forward_backward()
 
+    @on_device("cuda", params)
+    @with_unit("s")
     def track_gpu_time_forward_backward(self, device, impl):
-        if self.device.type != "cuda":
-            raise SkipNotImplemented("CUDA-event timing is for device=cuda (CPU: time_*)")
+        """Forward+backward timed with CUDA events (CPU: see ``time_forward_backward``)."""
         return measure(self._forward_backward, self.device)
 
-    track_gpu_time_forward_backward.unit = "s"
-
+    @on_device("cuda", params)
+    @with_unit("MiB")
     def track_peak_gpu_mib(self, device, impl):
+        """Peak CUDA memory of one forward+backward (inputs included)."""
         return peak_cuda_mib(self._forward_backward, self.device)
 
-    track_peak_gpu_mib.unit = "MiB"
-
+    @on_device("cpu", params)
+    @with_unit("MiB")
     def track_saved_for_backward_mib(self, device, impl):
+        """MiB of tensors autograd saves for backward (the same on any device)."""
         return self._saved_mib()
 
-    track_saved_for_backward_mib.unit = "MiB"
-
+    @on_device("cpu", params)
     def peakmem_forward_backward(self, device, impl):
         self._forward_backward()
 
@@ -194,23 +195,25 @@ class WassersteinSweep(_WpBase):
     def time_forward_backward(self, device, impl, frames, bins):
         self._forward_backward()
 
+    @on_device("cuda", params)
+    @with_unit("s")
     def track_gpu_time_forward_backward(self, device, impl, frames, bins):
-        if self.device.type != "cuda":
-            raise SkipNotImplemented("CUDA-event timing is for device=cuda (CPU: time_*)")
+        """Forward+backward timed with CUDA events (CPU: see ``time_forward_backward``)."""
         return measure(self._forward_backward, self.device)
 
-    track_gpu_time_forward_backward.unit = "s"
-
+    @on_device("cuda", params)
+    @with_unit("MiB")
     def track_peak_gpu_mib(self, device, impl, frames, bins):
+        """Peak CUDA memory of one forward+backward (inputs included)."""
         return peak_cuda_mib(self._forward_backward, self.device)
 
-    track_peak_gpu_mib.unit = "MiB"
-
+    @on_device("cpu", params)
+    @with_unit("MiB")
     def track_saved_for_backward_mib(self, device, impl, frames, bins):
+        """MiB of tensors autograd saves for backward (the same on any device)."""
         return self._saved_mib()
 
-    track_saved_for_backward_mib.unit = "MiB"
-
+    @on_device("cpu", params)
     def peakmem_forward_backward(self, device, impl, frames, bins):
         self._forward_backward()
 
@@ -219,38 +222,25 @@ class WassersteinSweep(_WpBase):
 # full losses on signals
 # ---------------------------------------------------------------------------
 
-def _accepts(cls, name: str) -> bool:
-    try:
-        sig = inspect.signature(cls)
-    except (TypeError, ValueError):  # pragma: no cover
-        return False
-    return name in sig.parameters or any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values())
-
-
 def make_sot_loss(p: int, n_fft: int, positions: str) -> torch.nn.Module:
-    """``SOTLoss`` with W_p, flattop ``n_fft`` and linear/log positions (no MSS term)."""
-    SOTLoss = require_attr("sotbench.losses.sot", "SOTLoss")
-    kwargs = {"p": p, "n_fft": n_fft}
-    if _accepts(SOTLoss, "positions"):
-        kwargs["positions"] = positions
-    elif _accepts(SOTLoss, "log_frequency"):
-        kwargs["log_frequency"] = positions == "log"
-    elif positions != "linear":
-        raise NotImplementedError("SOTLoss has no log-frequency positions option")
-    return SOTLoss(**kwargs)
+    """The SOT term alone (no MSS) with the paper's spectra: flattop ``n_fft``, hop 256, power.
+
+    Built from the registered ``sot-2048`` configuration with ``mss_weight=0``
+    and the overrides ``p``, ``n_fft`` and, for ``positions="log"``, the
+    log-frequency (MIDI) positions of ``sot-512-ls`` (CQT range 32.7 Hz ..
+    7.7 kHz).
+    """
+    factory = loss_factory("sot-2048")
+    overrides = {"p": float(p), "n_fft": int(n_fft), "mss_weight": 0.0}
+    if positions == "log":
+        fmin, fmax = require_attr("sotbench.losses.configs", "CQT_FMIN_HZ", "CQT_FMAX_HZ")
+        overrides.update(positions="log", log_fmin=fmin, log_fmax=fmax)
+    return factory(**overrides)
 
 
 def make_mss_loss(scale: str) -> torch.nn.Module:
-    """``MSSLoss`` of paper 000 (FFT sizes 2048..64): ``lin`` or ``loglin``."""
-    names = {"lin": "mss-lin", "loglin": "mss-loglin"}
-    try:
-        return loss_factory(names[scale])()
-    except NotImplementedError:
-        MSSLoss = require_attr("sotbench.losses.mss", "MSSLoss")
-        if scale == "lin":
-            return MSSLoss()
-        raise
+    """Registered ``mss-lin`` / ``mss-loglin`` (FFT sizes 2048..64, Hann, 75 % overlap)."""
+    return loss_factory({"lin": "mss-lin", "loglin": "mss-loglin"}[scale])()
 
 
 class _LossBase:
@@ -298,18 +288,19 @@ class SOTLossPaperBatch(_LossBase):
     def time_forward_backward(self, device, p, n_fft, positions):
         self._forward_backward()
 
+    @on_device("cuda", params)
+    @with_unit("s")
     def track_gpu_time_forward_backward(self, device, p, n_fft, positions):
-        if self.device.type != "cuda":
-            raise SkipNotImplemented("CUDA-event timing is for device=cuda (CPU: time_*)")
+        """Forward+backward timed with CUDA events (CPU: see ``time_forward_backward``)."""
         return measure(self._forward_backward, self.device)
 
-    track_gpu_time_forward_backward.unit = "s"
-
+    @on_device("cuda", params)
+    @with_unit("MiB")
     def track_peak_gpu_mib(self, device, p, n_fft, positions):
+        """Peak CUDA memory of one forward+backward (inputs included)."""
         return peak_cuda_mib(self._forward_backward, self.device)
 
-    track_peak_gpu_mib.unit = "MiB"
-
+    @on_device("cpu", params)
     def peakmem_forward_backward(self, device, p, n_fft, positions):
         self._forward_backward()
 
@@ -331,17 +322,18 @@ class MSSLossPaperBatch(_LossBase):
     def time_forward_backward(self, device, scale):
         self._forward_backward()
 
+    @on_device("cuda", params)
+    @with_unit("s")
     def track_gpu_time_forward_backward(self, device, scale):
-        if self.device.type != "cuda":
-            raise SkipNotImplemented("CUDA-event timing is for device=cuda (CPU: time_*)")
+        """Forward+backward timed with CUDA events (CPU: see ``time_forward_backward``)."""
         return measure(self._forward_backward, self.device)
 
-    track_gpu_time_forward_backward.unit = "s"
-
+    @on_device("cuda", params)
+    @with_unit("MiB")
     def track_peak_gpu_mib(self, device, scale):
+        """Peak CUDA memory of one forward+backward (inputs included)."""
         return peak_cuda_mib(self._forward_backward, self.device)
 
-    track_peak_gpu_mib.unit = "MiB"
-
+    @on_device("cpu", params)
     def peakmem_forward_backward(self, device, scale):
         self._forward_backward()

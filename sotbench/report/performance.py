@@ -1,0 +1,722 @@
+"""Performance report (``reports/performance.md``) rendered from asv result files.
+
+The asv suite in ``benchmarks/`` writes one JSON file per (machine, commit,
+environment) under ``.asv/results/<machine>/`` plus ``.asv/results/benchmarks.json``
+(units, types and parameter names).  :func:`render_performance` reads them
+(and nothing else) and writes:
+
+* ``performance.md``: the machine, the targets of the performance issue as
+  ratios measured **in one run** (one result file), and every benchmark with
+  a table and a figure;
+* ``plots/performance/*.png``: one figure per benchmark;
+* ``plots/performance-sot-scaling.png``: W_p time and memory against
+  frames x bins;
+* ``plots/performance-audio-scaling.png``: CQT, HCQT and MPE inference time
+  against audio length.
+
+Targets (from the issue)
+------------------------
+* SOT-W2 forward+backward at 576 x 1025 at least 20x faster than POT's
+  ``ot.wasserstein_1d`` on the CPU;
+* SOT-W2 within 3x of a W1 computed as a plain cumulative-sum difference
+  (the memory-bound floor);
+* HCQT + SS-MPE inference over Bach10 (334 s of audio) in under 60 s on the
+  CPU: the real measurement (opt-in benchmark ``Bach10Inference``) when the
+  run has it, else ``334 s x`` the seconds per audio second measured on a
+  30-s clip (about one Bach10 track).
+
+Values
+------
+asv stores one value per parameter combination (median for ``time_*``,
+maximum resident set size in bytes for ``peakmem_*``, the returned number
+for ``track_*``); ``null``/NaN means skipped (e.g. CUDA absent, a peer not
+installed) or failed.  Parameter values are stored as Python ``repr`` strings
+and parsed back here.
+"""
+from __future__ import annotations
+
+import ast
+import datetime as _dt
+import itertools
+import json
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from sotbench.report.document import Image, Section, Table, to_markdown
+
+__all__ = [
+    "AsvBenchmark",
+    "AsvRun",
+    "load_runs",
+    "select_run",
+    "target_ratios",
+    "render_performance",
+    "BACH10_AUDIO_S",
+]
+
+#: Seconds of audio in the ten Bach10 mixes.
+BACH10_AUDIO_S = 334.0
+
+_WP = "bench_losses.WassersteinPaperShape.time_forward_backward"
+_WP_GPU = "bench_losses.WassersteinPaperShape.track_gpu_time_forward_backward"
+_SWEEP_TIME = "bench_losses.WassersteinSweep.time_forward_backward"
+_SWEEP_GPU_TIME = "bench_losses.WassersteinSweep.track_gpu_time_forward_backward"
+_SWEEP_SAVED = "bench_losses.WassersteinSweep.track_saved_for_backward_mib"
+_SWEEP_PEAKMEM = "bench_losses.WassersteinSweep.peakmem_forward_backward"
+_SWEEP_GPU_MEM = "bench_losses.WassersteinSweep.track_peak_gpu_mib"
+_BACH10 = "bench_throughput.Bach10Inference.track_total_seconds"
+_SCALING = "bench_throughput.MPEInferenceScaling.track_seconds_per_audio_second"
+_HCQT = "bench_transforms.HCQTSignal.track_seconds_per_audio_second"
+_CQT = "bench_transforms.CQTSignal.track_seconds_per_audio_second"
+
+_MODULE_TITLES = {
+    "bench_losses": "Losses and W_p",
+    "bench_transforms": "Transforms",
+    "bench_throughput": "Throughput",
+}
+
+
+# ---------------------------------------------------------------------------
+# loading
+# ---------------------------------------------------------------------------
+
+def _parse_param(text: Any) -> Any:
+    """asv stores parameter values as ``repr`` strings; turn them back into values."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _number(value: Any) -> float | None:
+    """A finite float, or None for null/NaN/failed entries."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+@dataclass
+class AsvBenchmark:
+    """One benchmark of one run: values per parameter combination.
+
+    Attributes
+    ----------
+    name : str
+        Full asv name, ``module.Class.method``.
+    type : str
+        ``time``, ``peakmem``, ``mem`` or ``track``.
+    unit : str
+        ``seconds`` (time), ``bytes`` (peakmem/mem) or the ``track`` unit.
+    param_names : list of str
+    params : list of list
+        Parsed parameter values per parameter (asv order).
+    values : list of float or None
+        One per combination, in ``itertools.product(*params)`` order; None =
+        skipped or failed.
+    """
+
+    name: str
+    type: str
+    unit: str
+    param_names: list[str]
+    params: list[list[Any]]
+    values: list[float | None]
+
+    @property
+    def short_name(self) -> str:
+        """``Class.method``."""
+        return ".".join(self.name.split(".")[1:]) or self.name
+
+    @property
+    def module(self) -> str:
+        return self.name.split(".")[0]
+
+    def items(self) -> Iterator[tuple[dict[str, Any], float | None]]:
+        """Yield ``({param_name: value}, result)`` for every combination."""
+        combos = list(itertools.product(*self.params)) if self.params else [()]
+        for combo, value in zip(combos, self.values):
+            yield dict(zip(self.param_names, combo)), value
+
+    def get(self, **selection: Any) -> float | None:
+        """The value of the single combination matching ``selection`` (None if absent)."""
+        for combo, value in self.items():
+            if all(combo.get(k) == v for k, v in selection.items()):
+                return value
+        return None
+
+
+@dataclass
+class AsvRun:
+    """One asv result file: one machine, one commit, one environment.
+
+    Attributes
+    ----------
+    path : Path
+    machine : str
+    commit_hash : str
+    env_name : str
+    info : dict
+        Machine and environment facts (``machine``, ``cpu``, ``num_cpu``,
+        ``os``, ``ram``, ``python``, requirement versions).
+    started_at : float
+        Latest benchmark start time (ms since the epoch; 0 if unknown).
+    benchmarks : dict of name -> AsvBenchmark
+    """
+
+    path: Path
+    machine: str
+    commit_hash: str
+    env_name: str
+    info: dict
+    started_at: float
+    date: float | None = None
+    benchmarks: dict[str, AsvBenchmark] = field(default_factory=dict)
+
+    def get(self, name: str, **selection: Any) -> float | None:
+        """Value of benchmark ``name`` at ``selection`` (None when absent/skipped/failed)."""
+        bench = self.benchmarks.get(name)
+        return None if bench is None else bench.get(**selection)
+
+
+def _infer_type(method: str) -> tuple[str, str]:
+    for prefix, kind, unit in (("time_", "time", "seconds"), ("peakmem_", "peakmem", "bytes"),
+                               ("mem_", "memory", "bytes"), ("track_", "track", "unit")):
+        if method.startswith(prefix):
+            return kind, unit
+    return "track", "unit"
+
+
+def _load_json(path: Path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); re-run asv or delete the file") from err
+
+
+def load_runs(asv_results_dir: str | os.PathLike) -> list[AsvRun]:
+    """Read every asv result file under ``asv_results_dir``.
+
+    Parameters
+    ----------
+    asv_results_dir : path-like
+        asv's ``results_dir`` (``.asv/results``): ``benchmarks.json`` and one
+        folder per machine holding ``machine.json`` and ``<commit>-<env>.json``.
+
+    Returns
+    -------
+    list of AsvRun
+        Sorted by ``started_at`` (oldest first).
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder does not exist.
+    ValueError
+        It holds no result file (run ``asv run`` first) or a malformed one.
+    """
+    root = Path(asv_results_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"asv results folder {str(root)!r} does not exist; run `asv run` (results go to "
+            f".asv/results, see docs/performance.md) or pass the right folder")
+    meta = {}
+    if (root / "benchmarks.json").is_file():
+        meta = {k: v for k, v in _load_json(root / "benchmarks.json").items() if isinstance(v, dict)}
+    else:
+        warnings.warn(f"{str(root)!r} has no benchmarks.json (asv writes it on every run): "
+                      "parameter names and units are unknown, so the targets cannot be evaluated; "
+                      "re-run asv to restore it", stacklevel=2)
+    runs: list[AsvRun] = []
+    for machine_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        machine_info = {}
+        if (machine_dir / "machine.json").is_file():
+            machine_info = _load_json(machine_dir / "machine.json")
+        for path in sorted(machine_dir.glob("*.json")):
+            if path.name == "machine.json":
+                continue
+            data = _load_json(path)
+            if "results" not in data or "commit_hash" not in data:
+                raise ValueError(f"{path} is not an asv result file (no 'results'/'commit_hash')")
+            columns = data.get("result_columns") or ["result", "params", "version", "started_at"]
+            info = {k: v for k, v in machine_info.items() if k != "version"}
+            info.update(data.get("params") or {})
+            run = AsvRun(path=path, machine=str(info.get("machine", machine_dir.name)),
+                         commit_hash=str(data["commit_hash"]), env_name=str(data.get("env_name", "")),
+                         info=info, started_at=0.0, date=data.get("date"))
+            for name, row in data["results"].items():
+                cols = dict(zip(columns, row))
+                kind, unit = _infer_type(name.split(".")[-1])
+                bmeta = meta.get(name, {})
+                kind = bmeta.get("type", kind)
+                unit = bmeta.get("unit", unit)
+                params = [[_parse_param(v) for v in vals] for vals in (cols.get("params") or [])]
+                names = list(bmeta.get("param_names") or [f"param{i + 1}" for i in range(len(params))])
+                result = cols.get("result")
+                if not isinstance(result, list):
+                    result = [result]
+                run.benchmarks[name] = AsvBenchmark(name, kind, unit, names, params,
+                                                    [_number(v) for v in result])
+                started = cols.get("started_at")
+                if isinstance(started, (int, float)):
+                    run.started_at = max(run.started_at, float(started))
+            runs.append(run)
+    if not runs:
+        raise ValueError(f"no asv result file under {str(root)!r}; run `asv run` first "
+                         "(an `asv run --dry-run` saves nothing)")
+    runs.sort(key=lambda r: (r.started_at, r.date or 0))
+    return runs
+
+
+def select_run(runs: list[AsvRun], *, machine: str | None = None,
+               commit: str | None = None) -> AsvRun:
+    """The latest run, optionally of one machine and/or commit (hash prefix).
+
+    Raises
+    ------
+    ValueError
+        Nothing matches; the message lists what exists.
+    """
+    chosen = [r for r in runs
+              if (machine is None or r.machine == machine)
+              and (commit is None or r.commit_hash.startswith(commit))]
+    if not chosen:
+        have = ", ".join(sorted({f"{r.machine}@{r.commit_hash[:8]}" for r in runs}))
+        raise ValueError(f"no asv run for machine={machine!r} commit={commit!r}; available: {have}")
+    return chosen[-1]
+
+
+# ---------------------------------------------------------------------------
+# targets
+# ---------------------------------------------------------------------------
+
+@dataclass
+class Target:
+    """One target of the issue, evaluated on one run."""
+
+    name: str
+    device: str
+    value: float | None
+    goal: str
+    passed: bool | None
+    detail: str
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b not in (None, 0.0) else None
+
+
+def target_ratios(run: AsvRun) -> list[Target]:
+    """Evaluate the three targets of the performance issue on ``run`` (all from this run).
+
+    Returns
+    -------
+    list of Target
+        CPU targets first; CUDA rows are added where the run has CUDA values
+        (information only: the issue's targets are stated for the CPU).
+    """
+    out: list[Target] = []
+    for device in ("cpu", "cuda"):
+        name = _WP if device == "cpu" else _WP_GPU
+        sot = run.get(name, device=device, impl="sotbench-w2")
+        pot = run.get(name, device=device, impl="pot-w2")
+        floor = run.get(name, device=device, impl="cumsum-w1")
+        if device == "cuda" and sot is None:
+            continue
+        r_pot = _ratio(pot, sot)
+        out.append(Target(
+            "SOT-W2 fwd+bwd vs POT `ot.wasserstein_1d` at 576 x 1025", device, r_pot, ">= 20x",
+            None if r_pot is None else r_pot >= 20.0,
+            f"POT {_fmt_seconds(pot)} / sotbench {_fmt_seconds(sot)}"))
+        r_floor = _ratio(sot, floor)
+        out.append(Target(
+            "SOT-W2 fwd+bwd vs the W1 cumsum floor at 576 x 1025", device, r_floor, "<= 3x",
+            None if r_floor is None else r_floor <= 3.0,
+            f"sotbench {_fmt_seconds(sot)} / floor {_fmt_seconds(floor)}"))
+    for device in ("cpu", "cuda"):
+        total = run.get(_BACH10, device=device, model="ssmpe")
+        if total is not None:
+            detail = "measured: all ten Bach10 mixes (Bach10Inference)"
+        else:
+            bench = run.benchmarks.get(_SCALING)
+            rate, secs = None, None
+            if bench is not None:
+                pts = [(c["seconds"], v) for c, v in bench.items()
+                       if c.get("device") == device and c.get("model") == "ssmpe" and v is not None]
+                if pts:
+                    secs, rate = max(pts)
+            if rate is None:
+                if device == "cuda":
+                    continue
+                total, detail = None, "no SS-MPE inference result in this run"
+            else:
+                total = rate * BACH10_AUDIO_S
+                detail = (f"estimated: {BACH10_AUDIO_S:g} s x {rate:.4g} s/s "
+                          f"(SS-MPE salience of a {secs:g}-s clip, HCQT included)")
+        out.append(Target("HCQT + SS-MPE inference over Bach10 (334 s of audio)", device, total,
+                          "< 60 s", None if total is None else total < 60.0, detail))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# formatting
+# ---------------------------------------------------------------------------
+
+def _fmt_seconds(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    if x >= 1.0:
+        return f"{x:.3g} s"
+    if x >= 1e-3:
+        return f"{x * 1e3:.3g} ms"
+    return f"{x * 1e6:.3g} us"
+
+
+def _fmt_value(x: float | None, unit: str) -> str:
+    if x is None:
+        return "n/a"
+    if unit == "seconds" or unit == "s":
+        return _fmt_seconds(x)
+    if unit == "bytes":
+        return f"{x / 2 ** 20:.4g} MiB"
+    return f"{x:.4g} {unit}".rstrip()
+
+
+def _plot_unit(bench: AsvBenchmark) -> tuple[float, str]:
+    """(scale, label) to plot a benchmark's values."""
+    if bench.unit == "bytes":
+        return 1.0 / 2 ** 20, "MiB (peak RSS)"
+    if bench.unit in ("seconds", "s"):
+        return 1.0, "seconds"
+    return 1.0, bench.unit
+
+
+def _fmt_param(v: Any) -> str:
+    return str(v)
+
+
+def _machine_table(run: AsvRun) -> Table:
+    keys = ["machine", "cpu", "num_cpu", "arch", "os", "ram", "python"]
+    rows = []
+    for k in keys:
+        if k in run.info:
+            v = run.info[k]
+            if k == "ram":
+                try:
+                    v = f"{int(v) / 2 ** 30:.1f} GiB"
+                except (TypeError, ValueError):
+                    pass
+            rows.append([k, str(v)])
+    for k, v in sorted(run.info.items()):
+        if k not in keys and k not in ("version",) and isinstance(v, (str, int, float)):
+            rows.append([k, str(v) if v != "" else "(latest)"])
+    rows.append(["commit", run.commit_hash])
+    rows.append(["environment", run.env_name])
+    if run.started_at:
+        when = _dt.datetime.fromtimestamp(run.started_at / 1e3, _dt.timezone.utc)
+        rows.append(["run finished (UTC)", when.strftime("%Y-%m-%d %H:%M")])
+    rows.append(["result file", run.path.name])
+    return Table(["", "value"], rows)
+
+
+# ---------------------------------------------------------------------------
+# plots
+# ---------------------------------------------------------------------------
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _numeric_axis(bench: AsvBenchmark) -> str | None:
+    """Name of the x axis for a line plot (a numeric parameter), or None (bar chart)."""
+    names = bench.param_names
+    if "frames" in names and "bins" in names:
+        return "frames x bins"
+    for name, values in zip(names, bench.params):
+        if name == "device":
+            continue
+        if len(values) >= 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                    for v in values):
+            return name
+    return None
+
+
+def _x_of(combo: dict, axis: str) -> float:
+    if axis == "frames x bins":
+        return float(combo["frames"]) * float(combo["bins"])
+    return float(combo[axis])
+
+
+def _bench_figure(bench: AsvBenchmark, path: Path) -> bool:
+    """Draw one benchmark's figure; False when it has no value to draw."""
+    points = [(c, v) for c, v in bench.items() if v is not None]
+    if not points:
+        return False
+    plt = _plt()
+    scale, ylabel = _plot_unit(bench)
+    axis = _numeric_axis(bench)
+    if axis is not None:
+        drop = {"frames", "bins"} if axis == "frames x bins" else {axis}
+        series: dict[str, list[tuple[float, float]]] = {}
+        for combo, v in points:
+            label = ", ".join(f"{_fmt_param(combo[k])}" for k in bench.param_names if k not in drop)
+            series.setdefault(label or bench.short_name, []).append((_x_of(combo, axis), v * scale))
+        fig, ax = plt.subplots(figsize=(6.0, 3.8))
+        for label, pts in sorted(series.items()):
+            pts.sort()
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
+        ax.set_xscale("log")
+        ax.set_xlabel(axis)
+        vals = [v * scale for _, v in points]
+        if min(vals) > 0 and max(vals) / min(vals) > 30:
+            ax.set_yscale("log")
+        if len(series) > 1:
+            ax.legend(fontsize=7)
+    else:
+        labels = [", ".join(_fmt_param(c[k]) for k in bench.param_names) or bench.short_name
+                  for c, _ in points]
+        vals = [v * scale for _, v in points]
+        fig, ax = plt.subplots(figsize=(6.0, max(1.6, 0.32 * len(points) + 1.0)))
+        ax.barh(range(len(points)), vals, color="#4c72b0")
+        ax.set_yticks(range(len(points)))
+        ax.set_yticklabels(labels, fontsize=7)
+        ax.invert_yaxis()
+        if min(vals) > 0 and max(vals) / min(vals) > 30:
+            ax.set_xscale("log")
+        ax.set_xlabel(ylabel)
+        ylabel = None
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    ax.set_title(bench.short_name, fontsize=9)
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return True
+
+
+def _series(run: AsvRun, name: str, x_of, label_of, value_of=lambda c, v: v):
+    bench = run.benchmarks.get(name)
+    out: dict[str, list[tuple[float, float]]] = {}
+    if bench is None:
+        return out
+    for combo, v in bench.items():
+        if v is None:
+            continue
+        out.setdefault(label_of(combo), []).append((x_of(combo), value_of(combo, v)))
+    for pts in out.values():
+        pts.sort()
+    return out
+
+
+def _sot_scaling_plot(run: AsvRun, path: Path) -> bool:
+    cells = lambda c: float(c["frames"]) * float(c["bins"])  # noqa: E731
+    label = lambda c: f"{c['impl']} ({c['device']})"  # noqa: E731
+    time_s = _series(run, _SWEEP_TIME, cells, label)
+    for k, v in _series(run, _SWEEP_GPU_TIME, cells, lambda c: f"{c['impl']} (cuda, events)").items():
+        time_s[k] = v
+    mem = _series(run, _SWEEP_SAVED, cells, lambda c: f"{c['impl']}: saved for backward")
+    mem.update(_series(run, _SWEEP_PEAKMEM, cells, lambda c: f"{c['impl']}: peak RSS (cpu)",
+                       lambda c, v: v / 2 ** 20))
+    mem.update(_series(run, _SWEEP_GPU_MEM, cells, lambda c: f"{c['impl']}: peak GPU"))
+    if not time_s and not mem:
+        return False
+    plt = _plt()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11.0, 4.0))
+    for lab, pts in sorted(time_s.items()):
+        ax1.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=lab)
+    ax1.set(xscale="log", yscale="log", xlabel="frames x bins", ylabel="seconds (fwd+bwd)",
+            title="W_p time vs frames x bins")
+    for lab, pts in sorted(mem.items()):
+        ax2.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=lab)
+    ax2.set(xscale="log", yscale="log", xlabel="frames x bins", ylabel="MiB",
+            title="W_p memory vs frames x bins")
+    for ax in (ax1, ax2):
+        ax.grid(True, which="both", alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
+
+
+def _audio_scaling_plot(run: AsvRun, path: Path) -> bool:
+    secs = lambda c: float(c["seconds"])  # noqa: E731
+    total = lambda c, v: v * float(c["seconds"])  # noqa: E731  (s/s -> seconds of compute)
+    series = {}
+    series.update(_series(run, _HCQT, secs, lambda c: f"HCQT ({c['device']})", total))
+    series.update(_series(run, _CQT, secs, lambda c: f"CQT paper 000 ({c['device']})", total))
+    series.update(_series(run, _SCALING, secs, lambda c: f"{c['model']} inference ({c['device']})",
+                          total))
+    if not series:
+        return False
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for lab, pts in sorted(series.items()):
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=lab)
+    xs = [p[0] for pts in series.values() for p in pts]
+    lo, hi = min(xs), max(xs)
+    ax.plot([lo, hi], [lo, hi], color="grey", ls=":", label="real time")
+    ax.set(xscale="log", yscale="log", xlabel="audio length (s)", ylabel="compute (s)",
+           title="Time vs audio length")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
+
+
+# ---------------------------------------------------------------------------
+# report
+# ---------------------------------------------------------------------------
+
+def _bench_table(bench: AsvBenchmark) -> tuple[Table | None, int]:
+    rows, missing = [], 0
+    for combo, value in bench.items():
+        if value is None:
+            missing += 1
+            continue
+        rows.append([_fmt_param(combo[k]) for k in bench.param_names] + [_fmt_value(value, bench.unit)])
+    if not rows:
+        return None, missing
+    header = list(bench.param_names) + [
+        {"seconds": "time", "bytes": "peak RSS"}.get(bench.unit, f"value ({bench.unit})")]
+    return Table(header, rows), missing
+
+
+def _relpath(path: Path, start: Path) -> str:
+    return Path(os.path.relpath(path, start)).as_posix()
+
+
+def render_performance(asv_results_dir: str | os.PathLike, out_path: str | os.PathLike, *,
+                       plots_dir: str | os.PathLike | None = None, machine: str | None = None,
+                       commit: str | None = None, plots: bool = True) -> Path:
+    """Write the performance report from asv result files.
+
+    Parameters
+    ----------
+    asv_results_dir : path-like
+        asv's results folder (``.asv/results``).
+    out_path : path-like
+        The Markdown file to write (``reports/performance.md``).
+    plots_dir : path-like, optional
+        Where PNGs go; default ``<out_path's folder>/plots``.  Per-benchmark
+        figures go to ``<plots_dir>/performance/``.
+    machine : str, optional
+        asv machine name (default: the machine of the latest run).
+    commit : str, optional
+        Commit hash or prefix (default: the latest run).
+    plots : bool
+        Draw the figures (False: tables only).
+
+    Returns
+    -------
+    Path
+        ``out_path``.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        No results (see :func:`load_runs`) or no run matching ``machine``/``commit``.
+
+    Notes
+    -----
+    Every number in the report comes from one run (one asv result file), so
+    the target ratios compare values measured side by side.
+    """
+    out_path = Path(out_path)
+    out_dir = out_path.parent
+    plot_root = Path(plots_dir) if plots_dir is not None else out_dir / "plots"
+    runs = load_runs(asv_results_dir)
+    run = select_run(runs, machine=machine, commit=commit)
+
+    sections: list[Section] = []
+    intro = (f"Rendered from the asv results in `{Path(asv_results_dir).as_posix()}` "
+             f"(run `{run.path.name}`; {len(runs)} run(s) found, the latest"
+             f"{' matching' if machine or commit else ''} is shown).  Every value below was measured "
+             "in this one run.  `time` = asv median wall time of one call; `peak RSS` = maximum "
+             "resident memory of the benchmark process; `track` values are returned by the "
+             "benchmark (CUDA timings through `torch.cuda.Event`).  `steps/s` is higher-is-better; "
+             "every other value lower-is-better.")
+    sections.append(Section("Machine", [intro, _machine_table(run)]))
+
+    targets = target_ratios(run)
+    rows = []
+    for t in targets:
+        if t.value is None:
+            value = "n/a"
+        elif "Bach10" in t.name:
+            value = f"{t.value:.3g} s"
+        else:
+            value = f"{t.value:.3g}x"
+        verdict = {True: "met", False: "NOT met", None: "not measured"}[t.passed]
+        rows.append([t.name, t.device, value, t.goal, verdict, t.detail])
+    sections.append(Section("Targets", [
+        "Ratios of values measured side by side in this run.",
+        Table(["target", "device", "measured", "goal", "verdict", "from"], rows)]))
+
+    scaling_blocks: list = []
+    if plots:
+        p = plot_root / "performance-sot-scaling.png"
+        if _sot_scaling_plot(run, p):
+            scaling_blocks.append(Image(_relpath(p, out_dir), "W_p time and memory vs frames x bins"))
+        p = plot_root / "performance-audio-scaling.png"
+        if _audio_scaling_plot(run, p):
+            scaling_blocks.append(Image(_relpath(p, out_dir), "CQT, HCQT and inference time vs audio length"))
+    if scaling_blocks:
+        sections.append(Section("Scaling", [
+            "Left: `WassersteinSweep` forward+backward time; right: memory (tensors saved for "
+            "backward, peak RSS of the process, peak GPU memory).  Below: seconds of compute "
+            "against audio length (`track_seconds_per_audio_second` x length)."] + scaling_blocks))
+
+    by_module: dict[str, list[AsvBenchmark]] = {}
+    for bench in sorted(run.benchmarks.values(), key=lambda b: b.name):
+        by_module.setdefault(bench.module, []).append(bench)
+    for module, benches in by_module.items():
+        sections.append(Section(_MODULE_TITLES.get(module, module), []))
+        for bench in benches:
+            table, missing = _bench_table(bench)
+            blocks: list = []
+            if table is None:
+                blocks.append(f"No value in this run ({missing} combination(s) skipped or failed).")
+            else:
+                if plots:
+                    png = plot_root / "performance" / f"{bench.short_name}.png"
+                    if _bench_figure(bench, png):
+                        blocks.append(Image(_relpath(png, out_dir), bench.short_name))
+                blocks.append(table)
+                if missing:
+                    blocks.append(f"{missing} combination(s) skipped (device or package absent) "
+                                  "or failed.")
+            sections.append(Section(f"`{bench.short_name}` ({bench.type})", blocks, level=3))
+
+    text = to_markdown("sotbench performance", sections)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(out_path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, out_path)
+    return out_path
+
+
+def _iter_names(runs: Iterable[AsvRun]) -> list[str]:  # pragma: no cover - debugging aid
+    return sorted({n for r in runs for n in r.benchmarks})
