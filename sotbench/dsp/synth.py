@@ -18,17 +18,19 @@ Conventions (those of DDSP and of the authors' code, which produced Table 1):
 * harmonics at or above Nyquist are silenced, at frame rate before the
   amplitude upsampling and again at sample rate.
 
-All functions work on any device and dtype float32; gradients flow to f0
-and to the amplitudes.  The phase is accumulated in float64 and wrapped to
+All functions work on any device (float32 or float64); gradients flow to f0
+and to the amplitudes.  Both upsamplers are applied as small (T, N) matrix
+products, so their backward passes are deterministic on GPUs too.  The phase is accumulated in float64 and wrapped to
 ``[0, 2 pi)`` before the sine, which removes the float32 phase drift of a
 plain ``cumsum`` (the values are otherwise the same).
 """
 from __future__ import annotations
 
+import functools
 import math
 
+import numpy as np
 import torch
-import torch.nn.functional as F
 
 __all__ = ["harmonic_frequencies", "remove_above_nyquist", "upsample_linear",
            "upsample_with_windows", "oscillator_bank", "harmonic_synth"]
@@ -89,8 +91,10 @@ def upsample_linear(frames: torch.Tensor, n_samples: int) -> torch.Tensor:
     """
     if frames.ndim != 3:
         raise ValueError(f"upsample_linear expects (B, T, C) frames, got shape {tuple(frames.shape)}")
-    out = F.interpolate(frames.transpose(1, 2), size=int(n_samples), mode="linear", align_corners=False)
-    return out.transpose(1, 2)
+    if int(n_samples) < 1:
+        raise ValueError(f"n_samples={n_samples!r} must be >= 1")
+    matrix = _matrix(_linear_matrix, frames.shape[1], int(n_samples), frames)
+    return torch.einsum("btc,tn->bnc", frames, matrix)
 
 
 def upsample_with_windows(frames: torch.Tensor, n_samples: int) -> torch.Tensor:
@@ -116,18 +120,48 @@ def upsample_with_windows(frames: torch.Tensor, n_samples: int) -> torch.Tensor:
     """
     if frames.ndim != 3:
         raise ValueError(f"upsample_with_windows expects (B, T, C) frames, got shape {tuple(frames.shape)}")
-    batch, n_frames, channels = frames.shape
+    n_frames = frames.shape[1]
     n_samples = int(n_samples)
     if n_samples < n_frames or n_samples % n_frames:
         raise ValueError(f"upsample_with_windows needs n_samples ({n_samples}) to be a multiple of the "
                          f"number of frames ({n_frames}); choose N = frames * hop")
+    matrix = _matrix(_window_matrix, n_frames, n_samples, frames)
+    return torch.einsum("btc,tn->bnc", frames, matrix)
+
+
+# Both upsamplers are linear maps (T frames -> N samples) applied as a small
+# (T, N) matrix product: the same values as F.interpolate / conv_transpose1d,
+# but the backward pass is a plain matrix product, deterministic on every
+# device (interpolate's CUDA backward uses atomic adds).
+
+@functools.lru_cache(maxsize=32)
+def _linear_matrix(n_frames: int, n_samples: int) -> np.ndarray:
+    pos = (np.arange(n_samples) + 0.5) * n_frames / n_samples - 0.5  # frame coordinate per sample
+    pos = np.clip(pos, 0.0, n_frames - 1)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, n_frames - 1)
+    frac = pos - lo
+    m = np.zeros((n_frames, n_samples))
+    m[lo, np.arange(n_samples)] += 1.0 - frac
+    m[hi, np.arange(n_samples)] += frac
+    return m
+
+
+@functools.lru_cache(maxsize=32)
+def _window_matrix(n_frames: int, n_samples: int) -> np.ndarray:
     hop = n_samples // n_frames
-    held = torch.cat([frames, frames[:, -1:]], 1)  # hold the last frame for one more hop
-    x = held.transpose(1, 2).reshape(batch * channels, 1, n_frames + 1)
-    window = torch.hann_window(2 * hop, periodic=True, device=frames.device, dtype=frames.dtype)
-    y = F.conv_transpose1d(x, window.view(1, 1, -1), stride=hop)  # length (T + 2) * hop
-    y = y[:, 0, hop:hop + n_samples]
-    return y.reshape(batch, channels, n_samples).transpose(1, 2)
+    k = np.arange(2 * hop)
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * k / (2 * hop))  # periodic Hann, length 2 * hop
+    full = np.zeros((n_frames + 1, (n_frames + 2) * hop))
+    for t in range(n_frames + 1):  # frame t's window starts at t * hop (before the trim)
+        full[t, t * hop:t * hop + 2 * hop] = window
+    m = full[:, hop:hop + n_samples]
+    m[n_frames - 1] += m[n_frames]  # the held last frame adds to the last frame's weights
+    return m[:n_frames]
+
+
+def _matrix(builder, n_frames: int, n_samples: int, like: torch.Tensor) -> torch.Tensor:
+    return torch.as_tensor(builder(int(n_frames), int(n_samples)), dtype=like.dtype, device=like.device)
 
 
 def oscillator_bank(frequencies_hz: torch.Tensor, amplitudes: torch.Tensor,

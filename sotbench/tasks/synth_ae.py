@@ -22,6 +22,14 @@ Training state is checkpointed every ``checkpoint_every`` steps through
 running loss); a run restarted with the same configuration resumes from the
 last checkpoint and produces exactly the numbers of an uninterrupted run.
 
+Determinism: the same seed on the same device (and the same number of CPU
+threads) gives identical numbers; on CPU this is bitwise (tested).  On CUDA
+the task switches cuDNN to deterministic algorithms; a loss whose backward
+uses atomic scatter-adds on the GPU may still add float-rounding noise there.
+
+Curves (``extra["curves"]``): ``step``, ``train_loss`` (mean training loss
+since the previous evaluation), ``val_lsd_db`` and ``val_rpa`` (percent).
+
 Differences from the authors' code (documented choices): batches are drawn
 from a fresh seeded permutation of the training split every epoch (dropping
 the incomplete last batch) rather than in a fixed order; the splits are
@@ -183,6 +191,10 @@ class SynthAETask:
         seed = int(ctx.seed)
         timing: dict[str, float] = {}
 
+        if device.type == "cuda":  # cuDNN's default algorithms are not run-to-run deterministic
+            torch.backends.cudnn.deterministic = True
+            torch.backends.cudnn.benchmark = False
+            log.info("synth-ae: cuDNN set to deterministic algorithms")
         entry = MODELS.entry(model_name)
         if entry.meta.get("task") not in (None, self.name):
             raise ValueError(f"model {model_name!r} belongs to task {entry.meta.get('task')!r}; "

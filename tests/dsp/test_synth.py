@@ -85,6 +85,21 @@ def test_upsample_linear_half_sample_grid():
     np.testing.assert_allclose(y, np.interp(pos, [0, 1], [0, 10]), atol=1e-6)
 
 
+def test_upsamplers_equal_interpolate_and_overlap_add_references():
+    g = torch.Generator().manual_seed(1)
+    frames = torch.randn(2, 16, 3, generator=g, dtype=torch.float64)
+    ref = torch.nn.functional.interpolate(frames.transpose(1, 2), size=N, mode="linear",
+                                          align_corners=False).transpose(1, 2)
+    assert torch.allclose(upsample_linear(frames, N), ref, atol=1e-12)
+    # DDSP overlap-add: hold the last frame, Hann windows of 2 * hop every hop, trim hop at both ends
+    hop = N // 16
+    held = torch.cat([frames, frames[:, -1:]], 1).transpose(1, 2).reshape(6, 1, 17)
+    window = torch.hann_window(2 * hop, periodic=True, dtype=torch.float64)
+    ola = torch.nn.functional.conv_transpose1d(held, window.view(1, 1, -1), stride=hop)
+    ola = ola[:, 0, hop:hop + N].reshape(2, 3, N).transpose(1, 2)
+    assert torch.allclose(upsample_with_windows(frames, N), ola, atol=1e-12)
+
+
 def test_fast_harmonic_path_equals_generic_oscillator_bank():
     g = torch.Generator().manual_seed(0)
     f0 = 100 + 900 * torch.rand(2, T, generator=g)
