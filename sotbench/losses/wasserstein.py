@@ -33,12 +33,22 @@ gradient in the same pass:
     c_k = |x_{i_u(k)} - y_{i_v(k)}|^p ,
 
 where :math:`r_k` is the k-th merged level and :math:`c_k` the cost of the
-interval :math:`(r_{k-1}, r_k]`.  A level belongs to one measure's cumulative
-sum, and the gradient with respect to a weight is the reversed cumulative sum
-of the level gradients.  At tied levels (a subgradient choice) the level of
-``u`` is ordered first.  Other devices (and ``backend="torch"``) use a
-differentiable torch formulation (sorted merged levels + ``searchsorted``), which is
-also the cross-check in the test suite.
+interval :math:`(r_{k-1}, r_k]` (:math:`c_{K+1} = 0`; with truncation at
+``max_level`` a level above it has gradient 0).  A level belongs to one
+measure's cumulative sum, and the gradient with respect to a weight is the
+sum of the gradients of its level and all levels above: the kernel merges
+from the top level down so these sums accumulate on the way.  At tied levels
+(a subgradient choice) the level of ``u`` is ordered first.  Rows are split
+over ``torch.get_num_threads()`` threads for large inputs (the result does not
+depend on the split).  Gradients with respect to the positions use a second,
+general kernel.  Other devices (and ``backend="torch"``) use a differentiable
+torch formulation (sorted merged levels + ``searchsorted``), which is also a
+cross-check in the test suite.
+
+Performance (576 x 1025 float32 rows, forward + backward, one CPU thread of the
+2-core development machine): about 2.3-3 ms, against about 100-200 ms for
+``ot.wasserstein_1d`` and 2.1 ms for the W1 cumsum floor (see
+``tests/perf/test_bench_losses.py``).
 
 Zero-mass rows
 --------------
@@ -51,7 +61,9 @@ there; values and gradients are finite.  No input produces NaN.
 from __future__ import annotations
 
 import math
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
@@ -394,6 +406,35 @@ def _raise_status(status: np.ndarray) -> None:
                      f"row {int(rows[0])}); {fix}")
 
 
+_MIN_WORK_PER_THREAD = 1 << 16  # (rows x support points) below which threads do not pay
+_POOL: ThreadPoolExecutor | None = None
+_POOL_KEY: tuple[int, int] = (0, 0)  # (process id, threads): a forked child builds its own pool
+
+
+def _run_chunked(run, n_rows: int, row_work: int) -> None:
+    """Run ``run(lo, hi)`` over row chunks, on ``torch.get_num_threads()`` threads.
+
+    The compiled kernel releases the GIL; rows are independent, so the result
+    does not depend on the number of threads.
+    """
+    global _POOL, _POOL_KEY
+    threads = min(torch.get_num_threads(), max(1, (n_rows * row_work) // _MIN_WORK_PER_THREAD),
+                  n_rows)
+    if threads <= 1:
+        run(0, n_rows)
+        return
+    key = (os.getpid(), threads)
+    if _POOL is None or _POOL_KEY != key:
+        if _POOL is not None and _POOL_KEY[0] == key[0]:
+            _POOL.shutdown(wait=False)
+        _POOL = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sotbench-w1d")
+        _POOL_KEY = key
+    bounds = np.linspace(0, n_rows, threads + 1).astype(int)
+    futures = [_POOL.submit(run, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    for f in futures:
+        f.result()
+
+
 class _MergeW(torch.autograd.Function):
     """W_p^p rows via the compiled merge, with the closed-form backward.
 
@@ -412,20 +453,30 @@ class _MergeW(torch.autograd.Function):
         out = np.empty(n_rows, dtype=np.float64)
         mass = np.empty((n_rows, 2), dtype=np.float64)
         # a measure whose gradient is not wanted gets one scratch row (discarded)
-        ga = np.empty((n_rows if ctx.needs_input_grad[0] or want_x else 1, n), dtype=un.dtype)
-        gb = np.empty((n_rows if ctx.needs_input_grad[1] or want_x else 1, m), dtype=un.dtype)
+        keep_a = ctx.needs_input_grad[0] or want_x
+        keep_b = ctx.needs_input_grad[1] or want_x
+        ga = np.empty((n_rows if keep_a else 1, n), dtype=un.dtype)
+        gb = np.empty((n_rows if keep_b else 1, m), dtype=un.dtype)
         gxu = np.empty((n_rows, n) if want_x else (0, 0), dtype=un.dtype)
         gxv = np.empty((n_rows, m) if want_x else (0, 0), dtype=un.dtype)
         status = np.zeros(n_rows, dtype=np.int8)
-        lev_a = np.empty(n + 1)  # levels with a -inf sentinel at index 0
-        lev_b = np.empty(m + 1)
         int_t = np.int32 if un.dtype == np.float32 else np.int64
+        ia, ib = un.view(int_t), vn.view(int_t)
         xu_pad = np.concatenate((xun, xun[:, -1:]), axis=1)
         xv_pad = xu_pad if xv is xu else np.concatenate((xvn, xvn[:, -1:]), axis=1)
-        cut = math.isfinite(level_max)
-        kernel = _LEVELS_KERNELS[(_pmode(p), cut)]
-        kernel(un, vn, un.view(int_t), vn.view(int_t), xu_pad, xv_pad, float(p),
-               float(level_max), out, mass, status, ga, gb, lev_a, lev_b)
+        kernel = _LEVELS_KERNELS[(_pmode(p), math.isfinite(level_max))]
+
+        def run(lo: int, hi: int) -> None:
+            # scratch per call: levels with a -inf sentinel at index 0; unwanted gradients
+            kernel(un[lo:hi], vn[lo:hi], ia[lo:hi], ib[lo:hi],
+                   xu_pad if xu_pad.shape[0] == 1 else xu_pad[lo:hi],
+                   xv_pad if xv_pad.shape[0] == 1 else xv_pad[lo:hi],
+                   float(p), float(level_max), out[lo:hi], mass[lo:hi], status[lo:hi],
+                   ga[lo:hi] if keep_a else np.empty((1, n), dtype=un.dtype),
+                   gb[lo:hi] if keep_b else np.empty((1, m), dtype=un.dtype),
+                   np.empty(n + 1), np.empty(m + 1))
+
+        _run_chunked(run, n_rows, n + m)
         if status.any():
             _raise_status(status)
         if want_x:  # general kernel: also the position gradients

@@ -422,3 +422,22 @@ def test_integer_and_numpy_inputs():
     x = np.linspace(0, 1, 3)
     got = wasserstein_1d(np.array([1, 0, 0]), np.array([0, 0, 1]), x, p=2)
     assert float(got) == pytest.approx(1.0)
+
+
+def test_thread_split_gives_identical_results():
+    rng = np.random.default_rng(7)
+    a = weights(rng, (96, 1025), dtype=torch.float32).requires_grad_()
+    b = weights(rng, (96, 1025), dtype=torch.float32)
+    x = torch.linspace(0, 1, 1025)
+    before = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            w = wasserstein_1d(a, b, x, p=2, max_level=1.0)
+            g, = torch.autograd.grad(w.sum(), a)
+            results.append((w, g))
+    finally:
+        torch.set_num_threads(before)
+    for w, g in results[1:]:
+        assert torch.equal(w, results[0][0]) and torch.equal(g, results[0][1])
