@@ -11,7 +11,7 @@ import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from sotbench.losses.wasserstein import wasserstein_1d, wasserstein_distance
+from sotbench.losses.wasserstein import set_num_threads, wasserstein_1d, wasserstein_distance
 
 PROPERTY = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -429,15 +429,17 @@ def test_thread_split_gives_identical_results():
     a = weights(rng, (96, 1025), dtype=torch.float32).requires_grad_()
     b = weights(rng, (96, 1025), dtype=torch.float32)
     x = torch.linspace(0, 1, 1025)
-    before = torch.get_num_threads()
     results = []
     try:
         for threads in (1, 2, 3):
-            torch.set_num_threads(threads)
+            set_num_threads(threads)
             w = wasserstein_1d(a, b, x, p=2, max_level=1.0)
             g, = torch.autograd.grad(w.sum(), a)
             results.append((w, g))
     finally:
-        torch.set_num_threads(before)
+        set_num_threads(1)
     for w, g in results[1:]:
         assert torch.equal(w, results[0][0]) and torch.equal(g, results[0][1])
+
+    with pytest.raises(ValueError, match="threads"):
+        set_num_threads(-1)
