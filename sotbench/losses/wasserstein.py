@@ -45,9 +45,10 @@ general kernel.  Other devices (and ``backend="torch"``) use a differentiable
 torch formulation (sorted merged levels + ``searchsorted``), which is also a
 cross-check in the test suite.
 
-Performance (576 x 1025 float32 rows, forward + backward, one CPU thread of the
-2-core development machine): about 2.3-3 ms, against about 100-200 ms for
-``ot.wasserstein_1d`` and 2.1 ms for the W1 cumsum floor (see
+Performance (576 x 1025 float32 rows of flattop power spectra, forward +
+backward, 2-core development machine under load, single thread): minimum
+about 2.2 ms against about 190 ms for ``ot.wasserstein_1d`` and 2.0 ms for the
+W1 cumsum floor; in CPU time 2.0 ms, 70 ms and 1.9 ms (see
 ``tests/perf/test_bench_losses.py``).
 
 Zero-mass rows

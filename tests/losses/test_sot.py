@@ -83,20 +83,27 @@ def test_cutoff_equals_the_papers_formula():
     torch.testing.assert_close(got, ref, rtol=1e-9, atol=1e-14)
 
 
-def test_log_mode_equals_pot_on_log_positions_and_really_applies():
-    pred, target = harmonic([110.0, 440.0], seed=5), harmonic([123.0, 415.0], seed=6)
-    n_fft = 512
+@pytest.mark.property
+@settings(max_examples=12, deadline=None)
+@given(f0s=st.lists(st.floats(40.0, 1950.0), min_size=2, max_size=2),
+       shift=st.floats(0.8, 1.25), n_fft=st.sampled_from([512, 1024]),
+       fmin=st.floats(20.0, 100.0), seed=st.integers(0, 1000))
+def test_log_mode_equals_pot_on_log_positions_and_really_applies(f0s, shift, n_fft, fmin, seed):
+    pred = harmonic([f * shift for f in f0s], seed=seed)
+    target = harmonic(f0s, seed=seed + 1)
     lin = SOTLoss(n_fft, cutoff=False)
-    log = SOTLoss(n_fft, cutoff=False, positions="log", log_fmin=32.7, log_fmax=7750.0)
-    sp = spectrogram(pred, n_fft, 256, window="flattop", power=True)[..., 1:].reshape(-1, 256)
-    stg = spectrogram(target, n_fft, 256, window="flattop", power=True)[..., 1:].reshape(-1, 256)
+    log = SOTLoss(n_fft, cutoff=False, positions="log", log_fmin=fmin, log_fmax=7750.0)
+    bins = n_fft // 2
+    sp = spectrogram(pred, n_fft, 256, window="flattop", power=True)[..., 1:].reshape(-1, bins)
+    stg = spectrogram(target, n_fft, 256, window="flattop", power=True)[..., 1:].reshape(-1, bins)
     f = bin_frequencies(n_fft, SR)[1:]
-    x = torch.tensor((hz_to_midi(f) - hz_to_midi(32.7)) / (hz_to_midi(7750.0) - hz_to_midi(32.7)))
+    x = torch.tensor((hz_to_midi(f) - hz_to_midi(fmin)) / (hz_to_midi(7750.0) - hz_to_midi(fmin)))
     ref = pot_rows(sp / sp.sum(-1, keepdim=True), stg / stg.sum(-1, keepdim=True), x, 2.0)
     got = log.frame_losses(pred, target).reshape(-1)
     torch.testing.assert_close(got, ref, rtol=1e-9, atol=1e-14)
     torch.testing.assert_close(log.positions, x)
-    assert not torch.allclose(log(pred, target), lin(pred, target), rtol=1e-2)
+    if abs(shift - 1.0) > 0.05:  # the log mode really takes effect
+        assert not torch.allclose(log(pred, target), lin(pred, target), rtol=1e-2)
 
 
 def test_log_dc_merge_moves_dc_energy_to_the_first_bin():
@@ -141,6 +148,7 @@ def test_shift_proportionality_on_sinusoids(f, df, phase, cutoff):
     assert abs(w2 - e ** 2) <= 0.3 * bin_w ** 2
 
 
+@pytest.mark.property
 def test_sot_grows_while_single_scale_l1_saturates():
     f = 4000.0
     shifts = np.array([100.0, 200.0, 400.0, 800.0, 1600.0])
