@@ -620,7 +620,7 @@ def _train(ctx, cfg, device, seed, budget, data_root, model_name, log, t_start, 
             state["step"] = done
             steps_session += 1
             bar.update(1)
-            bar.set_postfix(loss=f"{float(total):.3f}",
+            bar.set_postfix(loss=f"{float(total.detach()):.3f}",
                             best=f"{state['best_val']:.3f}@{state['best_step']}")
             if done % int(cfg["log_every"]) == 0:
                 log.debug("ssmpe step %d: %s", done, {k: round(float(v), 4) for k, v in out.items()

@@ -33,6 +33,15 @@ from sotbench.losses.ssmpe import (
 HARMONICS = (0.5, 1, 2, 3, 4, 5)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: on the shared 2-core machine 2 OpenMP threads are several times slower."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 def paper_frequencies(n_bins: int = 440) -> torch.Tensor:
     """HCQT bin frequencies of paper 002 (27.5 Hz * h * 2^(k/60)), shape (6, n_bins)."""
     k = torch.arange(n_bins, dtype=torch.float64)

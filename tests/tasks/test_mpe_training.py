@@ -1,0 +1,192 @@
+"""SS-MPE training hook (sotbench.tasks.mpe_training) on tiny in-memory note sets."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from sotbench.models.ssmpe import count_parameters, load_ssmpe_checkpoint
+from sotbench.tasks import mpe_training as mt
+from sotbench.tasks.base import RunContext
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: on the shared 2-core machine 2 OpenMP threads are several times slower."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@dataclass(frozen=True)
+class FakeNote:
+    """A harmonic tone standing in for an NSynth note (0.5 s, decaying over the last 0.125 s)."""
+
+    note_str: str
+    pitch: int
+    seed: int
+
+    def load_audio(self, sample_rate: int) -> np.ndarray:
+        rng = np.random.default_rng(self.seed)
+        t = np.arange(sample_rate // 2) / sample_rate
+        f0 = 440.0 * 2 ** ((self.pitch - 69) / 12)
+        x = sum(rng.uniform(0.1, 1) / k * np.sin(2 * np.pi * k * f0 * t) for k in range(1, 6)
+                if k * f0 < sample_rate / 2)
+        return (0.3 * x * np.minimum(1.0, np.maximum(0.0, (0.5 - t) * 8))).astype(np.float32)
+
+
+def fake_notes(cfg, split, data_root=None):
+    n = 12 if split == "train" else 3
+    offset = 0 if split == "train" else 100
+    notes = [FakeNote(f"fake_{split}_{i:03d}", 40 + 3 * i, offset + i) for i in range(n)]
+    return notes, {"dataset": "fake-tones", "folder": split}
+
+
+class Store:
+    """In-memory ctx.save_checkpoint / load_checkpoint; optionally interrupts after a save."""
+
+    def __init__(self, interrupt_after: int | None = None):
+        self.state, self.saves, self.interrupt_after = None, 0, interrupt_after
+
+    def save(self, state):
+        self.state = {k: (v.copy() if isinstance(v, dict) else v) for k, v in state.items()}
+        self.saves += 1
+        if self.interrupt_after is not None and self.saves >= self.interrupt_after:
+            raise KeyboardInterrupt("simulated crash after a checkpoint")
+
+    def load(self):
+        return self.state
+
+
+TINY = dict(batch_size=4, crop_frames=12, checkpoint_every=2, max_steps=4, max_epochs=100,
+            n_valid=2, duration_s=0.5, val_batch_size=2, threads=1)
+
+
+def make_ctx(tmp_path: Path, store: Store, model="ssmpe", seed=0, **train) -> RunContext:
+    cfg = OmegaConf.create({"model": model, "budget": "smoke", "data_root": None,
+                            "task": {"name": "mpe", "train": {"enabled": True, **TINY, **train}}})
+    return RunContext(cfg=cfg, run_dir=tmp_path, device=torch.device("cpu"), seed=seed,
+                      progress=False, save_checkpoint=store.save, load_checkpoint=store.load,
+                      log=logging.getLogger("test-ssmpe-training"))
+
+
+@pytest.fixture(autouse=True)
+def patched_notes(monkeypatch):
+    monkeypatch.setattr(mt, "load_training_notes", fake_notes)
+
+
+def weights(path: Path) -> dict:
+    net, payload = load_ssmpe_checkpoint(path)
+    return {k: v.clone() for k, v in net.state_dict().items()}, payload
+
+
+# --------------------------------------------------------------------- configuration
+
+def test_config_defaults_and_validation():
+    cfg = mt.parse_train_config({"enabled": True}, "ssmpe")
+    assert cfg["objective"] == "full" and cfg["batch_size"] == 20 and cfg["lr"] == 1e-4
+    assert cfg["grad_clip"] == 10.0 and cfg["plateau_factor"] == 0.5 and cfg["data"] == "notes-synth"
+    assert mt.parse_train_config({}, "ssmpe-energy-timbre")["objective"] == "energy+timbre"
+    assert mt.parse_train_config({"objective": "energy"}, "ssmpe")["objective"] == "energy"
+    with pytest.raises(ValueError, match="unknown task.train settings"):
+        mt.parse_train_config({"learning_rate": 1e-3})
+    with pytest.raises(ValueError, match="choose one of"):
+        mt.parse_train_config({"objective": "everything"})
+    with pytest.raises(ValueError, match="notes-synth or nsynth"):
+        mt.parse_train_config({"data": "maestro"})
+    with pytest.raises(ValueError, match="batch_size"):
+        mt.parse_train_config({"batch_size": 0})
+
+
+def test_step_batches_cover_each_note_once_per_epoch():
+    seen = np.concatenate([mt._step_batch(7, s, 23, 5) for s in range(4)])      # 4 batches/epoch
+    assert len(set(seen.tolist())) == 20
+    assert np.array_equal(mt._step_batch(7, 5, 23, 5), mt._step_batch(7, 5, 23, 5))
+    assert not np.array_equal(mt._step_batch(7, 0, 23, 5), mt._step_batch(7, 4, 23, 5))
+
+
+# --------------------------------------------------------------------- training
+
+def test_training_writes_a_loadable_model_file_with_curves(tmp_path):
+    store = Store()
+    path = mt.train_ssmpe(make_ctx(tmp_path, store))
+    assert path == tmp_path / "ssmpe-full.pt"
+    net, payload = load_ssmpe_checkpoint(path)
+    assert count_parameters(net) == 545_189
+    meta = payload["meta"]
+    assert meta["objective"] == "full" and meta["steps"] == 4 and meta["seed"] == 0
+    assert meta["curves"]["step"] == [2, 4]
+    assert all(math.isfinite(v) for v in meta["curves"]["val_total"])
+    assert set(meta["curves"]["val_terms"]) == {"support", "harmonic", "sparsity", "timbre", "geometric"}
+    assert meta["best_step"] in (2, 4)
+    assert meta["best_val_total"] == min(meta["curves"]["val_total"])
+    summary = json.loads((tmp_path / "training.json").read_text())
+    assert summary["curves"]["val_total"] == meta["curves"]["val_total"]
+    assert store.saves == 2 and store.state["done"] is True
+
+
+def test_same_seed_same_weights_and_exact_resume(tmp_path):
+    a = mt.train_ssmpe(make_ctx(tmp_path / "a", Store(), checkpoint_every=2, max_steps=4))
+    crash = Store(interrupt_after=1)                       # killed right after the step-2 checkpoint
+    with pytest.raises(KeyboardInterrupt):
+        mt.train_ssmpe(make_ctx(tmp_path / "b", crash, checkpoint_every=2, max_steps=4))
+    assert crash.state["step"] == 2
+    crash.interrupt_after = None
+    b = mt.train_ssmpe(make_ctx(tmp_path / "b", crash, checkpoint_every=2, max_steps=4))
+    wa, pa = weights(a)
+    wb, pb = weights(b)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert pa["meta"]["curves"]["val_total"] == pb["meta"]["curves"]["val_total"]
+    # continuing a finished run to more steps = training that long in one go
+    c = mt.train_ssmpe(make_ctx(tmp_path / "b", crash, checkpoint_every=2, max_steps=5))
+    d = mt.train_ssmpe(make_ctx(tmp_path / "d", Store(), checkpoint_every=2, max_steps=5))
+    wc, _ = weights(c)
+    wd, _ = weights(d)
+    assert all(torch.equal(wc[k], wd[k]) for k in wc)
+    e = mt.train_ssmpe(make_ctx(tmp_path / "e", Store(), seed=1, checkpoint_every=2, max_steps=2))
+    we, _ = weights(e)
+    assert not all(torch.equal(wa[k], we[k]) for k in wa)
+
+
+def test_resume_refuses_another_configuration(tmp_path):
+    store = Store()
+    mt.train_ssmpe(make_ctx(tmp_path, store, max_steps=2))
+    with pytest.raises(ValueError, match="different SS-MPE training configuration"):
+        mt.train_ssmpe(make_ctx(tmp_path, store, max_steps=2, lr=1e-3))
+
+
+@pytest.mark.parametrize("model,objective", [("ssmpe-energy", "energy"),
+                                             ("ssmpe-energy-timbre", "energy+timbre"),
+                                             ("ssmpe-energy-geometric", "energy+geometric")])
+def test_ablations_train_through_their_model_names(tmp_path, model, objective):
+    path = mt.train_ssmpe(make_ctx(tmp_path, Store(), model=model, max_steps=2))
+    _, payload = load_ssmpe_checkpoint(path)
+    assert path.name == f"ssmpe-{objective.replace('+', '-')}.pt"
+    assert payload["meta"]["objective"] == objective
+    assert set(payload["meta"]["curves"]["val_terms"]) == set(mt.OBJECTIVES[objective])
+
+
+def test_early_stopping_and_lr_halving(tmp_path, monkeypatch):
+    # a validation loss that never improves: the plateau rule halves the lr, early stopping ends
+    flat = {t: 1.0 for t in mt.OBJECTIVES["full"]} | {"total": 5.0}
+    monkeypatch.setattr(mt, "_validate", lambda *a, **k: dict(flat))
+    path = mt.train_ssmpe(make_ctx(tmp_path, Store(), max_steps=40, checkpoint_every=1,
+                                   plateau_epochs=0.3, early_stop_epochs=1.0))
+    _, payload = load_ssmpe_checkpoint(path)
+    meta = payload["meta"]
+    # 12 notes / batch 4 = 3 steps per epoch: patience 1 validation, stop after 3 without improvement
+    assert meta["stopped_early"] is True and meta["steps"] == 4 and meta["best_step"] == 1
+    assert meta["curves"]["lr"] == [1e-4, 1e-4, 1e-4, 5e-5]
+
+
+def test_too_few_notes_for_a_batch(tmp_path):
+    with pytest.raises(ValueError, match="cannot fill a batch"):
+        mt.train_ssmpe(make_ctx(tmp_path, Store(), batch_size=64))
