@@ -386,10 +386,11 @@ class SSMPE:
         in two HCQT passes (pass 1 finds the track maximum, pass 2 recomputes
         each chunk) instead of keeping the power of the whole track.
     num_threads : int, optional
-        ``torch.set_num_threads`` while computing a salience (restored after);
-        None leaves torch's setting alone.  On a CPU shared with other busy
-        processes, 1 thread can be several times faster than 2 (OpenMP
-        threads wait for each other).
+        ``torch.set_num_threads`` while computing a salience on the CPU
+        (restored after; ignored on CUDA); None leaves torch's setting alone.
+        Default 1: on the 2-core machine shared with other busy processes,
+        one thread was about 2x faster than two for this network (OpenMP
+        threads wait for each other); on an idle many-core CPU pass None.
     device : str or torch.device
     checkpoint : Path, optional
         Where ``net`` came from (reported by :meth:`describe`).
@@ -410,7 +411,7 @@ class SSMPE:
 
     def __init__(self, net: SSMPENet, hcqt: Any, *, threshold: float = 0.5,
                  chunk_seconds: float = 20.0, max_feature_cache_mb: float = 512.0,
-                 num_threads: int | None = None, device: str | torch.device = "cpu",
+                 num_threads: int | None = 1, device: str | torch.device = "cpu",
                  checkpoint: Path | None = None, name: str = "ssmpe") -> None:
         if not 0.0 < float(threshold) < 1.0:
             raise ValueError(f"threshold={threshold} must lie in (0, 1); paper 002 uses 0.5")
@@ -496,7 +497,7 @@ class SSMPE:
         keep = n_h * n_f * n_frames * 4 / 2 ** 20 <= self.max_feature_cache_mb
         out = torch.empty(n_f, n_frames, device=self.device)
         old_threads = torch.get_num_threads()
-        if self.num_threads is not None:
+        if self.num_threads is not None and self.device.type == "cpu":
             torch.set_num_threads(self.num_threads)
         try:
             with tqdm(total=n_chunks * (1 if keep else 2), disable=not progress, desc=self.name,

@@ -9,8 +9,9 @@ and returns the path of a model file (best validation loss) that the
 Recipe (paper 002 section 4.2 and the authors' code, v0.1.0)
 ------------------------------------------------------------
 * Data: 4-second single notes, MIDI 21-109.  ``task.train.data``:
-  ``notes-synth`` (default; :mod:`sotbench.data.notes`, rendered on first
-  use and cached) or ``nsynth`` (the real NSynth under the data root).  The
+  ``notes-synth`` (:mod:`sotbench.data.notes`, rendered on first use and
+  cached), ``nsynth`` (the real NSynth under the data root) or ``auto``
+  (default: NSynth when the data root has it, else notes-synth).  The
   validation set is a fixed, seeded subset of the valid split (200 notes in
   the paper).
 * Features: HCQT (:class:`sotbench.dsp.hcqt.HCQT`, paper settings) of the
@@ -69,6 +70,7 @@ from __future__ import annotations
 import copy
 import ctypes
 import json
+import logging
 import math
 import platform
 import time
@@ -98,7 +100,7 @@ MODEL_OBJECTIVES = {
 }
 
 TRAIN_DEFAULTS: dict[str, Any] = {
-    "data": "notes-synth",      # notes-synth | nsynth
+    "data": "auto",             # auto (nsynth if the data root has it, else notes-synth) | notes-synth | nsynth
     "objective": None,          # full | energy | energy+timbre | energy+geometric; null = from model name
     "notes_synth": {"sizes": {"train": 512, "valid": 64, "test": 0}, "seed": 0},  # build_notes_synth kwargs
     "n_train": None,            # use at most this many training notes (seeded subset); null = all
@@ -180,8 +182,8 @@ def parse_train_config(train: dict | None, model_name: str | None = None) -> dic
     if cfg["objective"] not in OBJECTIVES:
         raise ValueError(f"task.train.objective={cfg['objective']!r} is unknown; choose one of "
                          f"{', '.join(OBJECTIVES)}")
-    if cfg["data"] not in ("notes-synth", "nsynth"):
-        raise ValueError(f"task.train.data={cfg['data']!r} is unknown; use notes-synth or nsynth")
+    if cfg["data"] not in ("auto", "notes-synth", "nsynth"):
+        raise ValueError(f"task.train.data={cfg['data']!r} is unknown; use auto, notes-synth or nsynth")
     for key in ("batch_size", "checkpoint_every", "max_epochs", "n_valid", "val_batch_size",
                 "log_every"):
         if int(cfg[key]) < 1:
@@ -205,15 +207,26 @@ def parse_train_config(train: dict | None, model_name: str | None = None) -> dic
 def load_training_notes(cfg: dict, split: str, data_root: Any = None) -> tuple[list, dict]:
     """Notes of ``split`` (``train`` or ``valid``) for ``cfg['data']`` and their provenance.
 
+    ``data="auto"`` reads the real NSynth when the data root has the split,
+    else renders / reuses ``notes-synth`` with ``cfg["notes_synth"]``.
+
     Returns
     -------
     notes : list of :class:`~sotbench.data.nsynth.NSynthNote`
         Sorted by ``note_str``; MIDI 21-109.
     provenance : dict
     """
-    from sotbench.data.nsynth import load_nsynth
+    from sotbench.data.nsynth import load_nsynth, nsynth_split_dir
+    from sotbench.data.roots import DatasetNotFound
 
-    if cfg["data"] == "notes-synth":
+    data = cfg["data"]
+    if data == "auto":
+        try:
+            nsynth_split_dir(split, data_root)
+            data = "nsynth"
+        except DatasetNotFound:
+            data = "notes-synth"
+    if data == "notes-synth":
         from sotbench.data.notes import build_notes_synth
 
         root = build_notes_synth(**dict(cfg["notes_synth"]))
@@ -622,8 +635,8 @@ def _train(ctx, cfg, device, seed, budget, data_root, model_name, log, t_start, 
             bar.update(1)
             bar.set_postfix(loss=f"{float(total.detach()):.3f}",
                             best=f"{state['best_val']:.3f}@{state['best_step']}")
-            if done % int(cfg["log_every"]) == 0:
-                log.debug("ssmpe step %d: %s", done, {k: round(float(v), 4) for k, v in out.items()
+            if done % int(cfg["log_every"]) == 0 and log.isEnabledFor(logging.DEBUG):
+                log.debug("ssmpe step %d: %s", done, {k: round(float(v.detach()), 4) for k, v in out.items()
                                                        if k != "logits"})
             if done % every == 0 or done == max_steps:
                 validate(done)

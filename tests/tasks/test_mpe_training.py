@@ -93,14 +93,14 @@ def weights(path: Path) -> dict:
 def test_config_defaults_and_validation():
     cfg = mt.parse_train_config({"enabled": True}, "ssmpe")
     assert cfg["objective"] == "full" and cfg["batch_size"] == 20 and cfg["lr"] == 1e-4
-    assert cfg["grad_clip"] == 10.0 and cfg["plateau_factor"] == 0.5 and cfg["data"] == "notes-synth"
+    assert cfg["grad_clip"] == 10.0 and cfg["plateau_factor"] == 0.5 and cfg["data"] == "auto"
     assert mt.parse_train_config({}, "ssmpe-energy-timbre")["objective"] == "energy+timbre"
     assert mt.parse_train_config({"objective": "energy"}, "ssmpe")["objective"] == "energy"
     with pytest.raises(ValueError, match="unknown task.train settings"):
         mt.parse_train_config({"learning_rate": 1e-3})
     with pytest.raises(ValueError, match="choose one of"):
         mt.parse_train_config({"objective": "everything"})
-    with pytest.raises(ValueError, match="notes-synth or nsynth"):
+    with pytest.raises(ValueError, match="auto, notes-synth or nsynth"):
         mt.parse_train_config({"data": "maestro"})
     with pytest.raises(ValueError, match="batch_size"):
         mt.parse_train_config({"batch_size": 0})
