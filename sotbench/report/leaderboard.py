@@ -15,7 +15,7 @@ import numpy as np
 
 from sotbench.report import published
 from sotbench.report.document import Image, Section, Table, to_html, to_markdown
-from sotbench.runner.store import iter_results
+from sotbench.results import atomic_write_text, iter_results
 
 __all__ = ["render_reports", "collect", "synth_ae_sections", "mpe_sections"]
 
@@ -268,11 +268,9 @@ def render_reports(results_root: Path, out_dir: Path, *, plots: bool = True) -> 
         "each table."], level=2)
     sections = [intro, *sections]
     out_dir.mkdir(parents=True, exist_ok=True)
-    from sotbench.runner.store import _atomic_replace
-
     written = []
     for name, text in (("leaderboard.md", to_markdown("sotbench leaderboard", sections)),
                        ("leaderboard.html", to_html("sotbench leaderboard", sections))):
-        _atomic_replace(out_dir / name, lambda h, t=text: h.write(t.encode()))
+        atomic_write_text(out_dir / name, text)
         written.append(out_dir / name)
     return written

@@ -22,7 +22,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from sotbench.registry import LOSSES, MODELS, TASKS
-from sotbench.runner import provenance, store
+from sotbench import results as store
+from sotbench.runner import provenance
 from sotbench.tasks.base import RunContext, TaskResult
 
 __all__ = ["tasks_dir", "register_task_configs", "compose", "execute", "main", "TOP_LEVEL_KEYS"]

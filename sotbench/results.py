@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["RunPaths", "atomic_write_json", "atomic_torch_save", "read_result",
+__all__ = ["RunPaths", "atomic_write_json", "atomic_write_text", "atomic_torch_save", "read_result",
            "load_checkpoint", "ensure_writable", "iter_results", "to_jsonable"]
 
 NO_LOSS = "-"
@@ -107,6 +107,11 @@ def atomic_write_json(path: Path, payload: dict) -> None:
     """Atomically write ``payload`` as indented JSON to ``path``."""
     text = json.dumps(to_jsonable(payload), indent=2, sort_keys=False, allow_nan=False)
     _atomic_replace(Path(path), lambda h: h.write(text.encode() + b"\n"))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Atomically write UTF-8 ``text`` to ``path``."""
+    _atomic_replace(Path(path), lambda h: h.write(text.encode()))
 
 
 def atomic_torch_save(path: Path, state: dict) -> None:
