@@ -21,6 +21,8 @@ commands:
   ls                      list tasks, models and losses
   report  [--results DIR] [--out DIR]
                           render reports/leaderboard.md and .html from result files
+  report  --performance [--asv-results DIR] [--out DIR]
+                          render reports/performance.md from asv results
   figure  loss-landscape [--out DIR]
                           Figure 2 of the SOT paper (PNG + CSV)
 """
@@ -52,6 +54,11 @@ def _ls(_: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    if args.performance:
+        from sotbench.report.performance import render_performance
+
+        print(f"wrote {render_performance(Path(args.asv_results), Path(args.out) / 'performance.md')}")
+        return 0
     from sotbench.report.leaderboard import render_reports
 
     written = render_reports(Path(args.results), Path(args.out))
@@ -89,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     elif command == "report":
         parser.add_argument("--results", default="results", help="results root to read (default: results)")
         parser.add_argument("--out", default="reports", help="output folder (default: reports)")
+        parser.add_argument("--performance", action="store_true",
+                            help="render reports/performance.md from asv results instead of the leaderboard")
+        parser.add_argument("--asv-results", default=".asv/results", help="asv results folder (default: .asv/results)")
         handler = _report
     elif command == "figure":
         parser.add_argument("name", help="figure name: loss-landscape")
