@@ -190,3 +190,12 @@ def test_early_stopping_and_lr_halving(tmp_path, monkeypatch):
 def test_too_few_notes_for_a_batch(tmp_path):
     with pytest.raises(ValueError, match="cannot fill a batch"):
         mt.train_ssmpe(make_ctx(tmp_path, Store(), batch_size=64))
+
+
+def test_init_output_bias_starts_from_a_quiet_salience(tmp_path):
+    quiet = mt.train_ssmpe(make_ctx(tmp_path / "q", Store(), max_steps=2, lr=1e-12,
+                                    init_output_bias=-6.0))
+    default = mt.train_ssmpe(make_ctx(tmp_path / "d", Store(), max_steps=2, lr=1e-12))
+    sq = load_ssmpe_checkpoint(quiet)[1]["meta"]["curves"]["val_terms"]["sparsity"][0]
+    sd = load_ssmpe_checkpoint(default)[1]["meta"]["curves"]["val_terms"]["sparsity"][0]
+    assert sq < 440 * 0.01 < sd                       # sum over 440 bins of sigmoid(-6) ~ 1.1
