@@ -30,7 +30,7 @@ __all__ = ["tasks_dir", "register_task_configs", "compose", "execute", "main", "
 
 log = logging.getLogger("sotbench")
 
-TOP_LEVEL_KEYS = ("task", "model", "loss", "seed", "budget", "device", "progress", "overwrite",
+TOP_LEVEL_KEYS = ("task", "model", "loss", "seed", "budget", "device", "threads", "progress", "overwrite",
                   "results_root", "data_root", "train")
 # Keys that do not change a run's numbers and therefore stay out of the config hash.
 _RUNTIME_KEYS = ("progress", "overwrite", "results_root", "data_root", "device")
@@ -181,6 +181,10 @@ def execute(cfg: DictConfig) -> dict:
     """
     cfg = _resolve_names(copy.deepcopy(cfg))
     device = _select_device(str(cfg.device))
+    if cfg.get("threads") is not None:
+        if int(cfg.threads) < 1:
+            raise ValueError(f"threads must be >= 1, got {cfg.threads!r}; use threads=null for torch's default")
+        torch.set_num_threads(int(cfg.threads))
     root = Path(cfg.results_root).expanduser().resolve()
     paths = store.RunPaths(root, cfg.task.name, cfg.model, cfg.loss, int(cfg.seed))
     store.ensure_writable(paths.run_dir)
