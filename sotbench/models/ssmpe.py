@@ -444,6 +444,10 @@ class SSMPE:
             self.hcqt.to(self.device)
         return self
 
+    def __repr__(self) -> str:
+        return (f"SSMPE(name={self.name!r}, checkpoint={str(self.checkpoint)!r}, "
+                f"threshold={self.threshold}, device={str(self.device)!r})")
+
     def describe(self) -> dict:
         """JSON-able facts about this model instance (for the results store)."""
         return dict(name=self.name, threshold=self.threshold, checkpoint=str(self.checkpoint),
