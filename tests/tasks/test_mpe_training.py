@@ -95,7 +95,8 @@ def test_config_defaults_and_validation():
     assert cfg["objective"] == "full" and cfg["batch_size"] == 20 and cfg["lr"] == 1e-4
     assert cfg["grad_clip"] == 10.0 and cfg["plateau_factor"] == 0.5 and cfg["data"] == "auto"
     assert mt.parse_train_config({}, "ssmpe-energy-timbre")["objective"] == "energy+timbre"
-    assert mt.parse_train_config({"objective": "energy"}, "ssmpe")["objective"] == "energy"
+    with pytest.warns(UserWarning, match="overrides the objective of model 'ssmpe'"):
+        assert mt.parse_train_config({"objective": "energy"}, "ssmpe")["objective"] == "energy"
     with pytest.raises(ValueError, match="unknown task.train settings"):
         mt.parse_train_config({"learning_rate": 1e-3})
     with pytest.raises(ValueError, match="choose one of"):
