@@ -206,7 +206,8 @@ def mpe_sections(results: list[dict], plot_dir: Path | None) -> list[Section]:
         f"[2] {published.SSMPE_CITATION}.",
     ]
     notes = sorted({n for runs in groups.values() for r in runs for n in ((r.get("extra") or {}).get("notes") or [])})
-    blocks += notes
+    present = {model for (model, *_rest) in groups}
+    blocks += notes + [text for model, text in published.MODEL_NOTES.items() if model in present]
     if plot_dir is not None and "bach10" in datasets:
         blocks += _mpe_plot(groups, plot_dir)
     blocks.append(Table(["model", "budget", "provenance (commit; dates; device)"], provenance_rows,
