@@ -78,7 +78,7 @@ def synth_ae_sections(results: list[dict], plot_dir: Path | None) -> list[Sectio
     groups = _grouped(results, "synth-ae")
     if not groups:
         return []
-    header = ["loss", "source", "budget", "device", "seeds"]
+    header = ["loss", "source", "budget", "steps x batch", "device", "seeds"]
     header += [f"{_SOT_LABELS[m]} mean (std)" for m in published.SOT_METRICS]
     header += [f"{_SOT_LABELS[m].split(' ')[0]} median" for m in published.SOT_METRICS]
     rows, provenance_rows = [], []
@@ -86,14 +86,14 @@ def synth_ae_sections(results: list[dict], plot_dir: Path | None) -> list[Sectio
     for (model, loss, variant, budget, device), runs in groups.items():
         label = loss if model == "harmonic-ae" else f"{loss} ({model})"
         stats = [_stats([(r.get("metrics") or {}).get(m) for r in runs]) for m in published.SOT_METRICS]
-        rows.append([label + (f" [{variant}]" if variant else ""), "sotbench", budget, device,
+        rows.append([label + (f" [{variant}]" if variant else ""), "sotbench", budget, _train_size(runs[0]), device,
                      ",".join(str(r["seed"]) for r in runs)]
                     + [f"{_fmt(mean)} ({_fmt(std)})" for mean, std, _ in stats]
                     + [_fmt(med) for _, _, med in stats])
         provenance_rows.append([label, budget, str(len(runs)), _provenance(runs)])
         ours_losses.append(loss)
     for loss, pub in published.SOT_TABLE1.items():
-        rows.append([loss, "published [1]", "paper", "n/a", "5"]
+        rows.append([loss, "published [1]", "paper", "25000 x 64", "n/a", "5"]
                     + [f"{_fmt(m)} ({_fmt(s)})" for m, s in zip(pub["mean"], pub["std"])]
                     + [_fmt(m) for m in pub["median"]])
     order = list(published.SOT_TABLE1)
@@ -112,6 +112,14 @@ def synth_ae_sections(results: list[dict], plot_dir: Path | None) -> list[Sectio
     blocks.append(Table(["loss", "budget", "seeds", "provenance (commit; dates; device)"], provenance_rows,
                         caption="Provenance"))
     return [Section("synth-ae: harmonic autoencoder (SOT vs MSS)", blocks)]
+
+
+def _train_size(run: dict) -> str:
+    """``"<steps> x <batch>"`` of a synth-ae run, read from its resolved config ("–" if absent)."""
+    train = ((run.get("config") or {}).get("task") or {}).get("train") or {}
+    if "steps" not in train or "batch_size" not in train:
+        return "–"
+    return f"{train['steps']} x {train['batch_size']}"
 
 
 def _synth_ae_plots(groups: dict, plot_dir: Path) -> list:

@@ -73,7 +73,7 @@ def test_aggregates_over_seeds_and_ignores_failed_runs(rendered):
 
 def test_published_rows_are_marked_and_cited(rendered):
     md = (rendered / "leaderboard.md").read_text()
-    assert "| sot-2048 | published [1] | paper | n/a | 5 | 23.5 (3.5) | 75.0 (43.2)" in md
+    assert "| sot-2048 | published [1] | paper | 25000 x 64 | n/a | 5 | 23.5 (3.5) | 75.0 (43.2)" in md
     assert "| Basic-Pitch | published [2] |" in md and "90.2 | 75.7 | 70.0" in md
     assert "[1] Torres, Peeters, Richard" in md and "[2] Cwitkowitz, Duan" in md
 
