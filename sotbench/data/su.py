@@ -21,7 +21,7 @@ import numpy as np
 from ..types import MultiPitchTrack
 from .audio import load_audio
 from .roots import DatasetNotFound, dataset_dir
-from .tracks import LazyTracks, check_track, notes_to_frames, regular_grid, select_names
+from .tracks import LazyTracks, check_track, notes_to_frames, read_numeric_rows, regular_grid, select_names
 
 __all__ = ["load_su", "read_mirex_multif0", "read_note_list", "write_mirex_multif0"]
 
@@ -78,24 +78,7 @@ def write_mirex_multif0(path: str | Path, times, frequencies) -> None:
 
 def read_note_list(path: str | Path) -> np.ndarray:
     """Read ``onset offset f0`` lines (s, s, Hz) -> array (n_notes, 3)."""
-    path = Path(path)
-    rows = []
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            try:
-                values = [float(p) for p in parts]
-            except ValueError:
-                raise ValueError(f"{str(path)!r} line {lineno}: not numbers: {line.strip()!r}") from None
-            if len(values) != 3:
-                raise ValueError(f"{str(path)!r} line {lineno}: expected 'onset offset f0', "
-                                 f"got {len(values)} values")
-            rows.append(values)
-    if not rows:
-        raise ValueError(f"annotation file {str(path)!r} is empty; expected lines 'onset offset f0'")
-    return np.asarray(rows, dtype=np.float64)
+    return read_numeric_rows(path, 3, "onset offset f0")
 
 
 def load_su(root=None, tracks=None, *, path=None, sample_rate: int | None = None,

@@ -99,6 +99,46 @@ def notes_to_frames(onsets_s, offsets_s, pitches_hz, times_s) -> list[np.ndarray
     return [np.asarray(f, dtype=np.float64) for f in frames]
 
 
+
+def read_numeric_rows(path: str | Path, n_columns: int, layout: str) -> np.ndarray:
+    """Read a whitespace-separated text file of ``n_columns`` numbers per line.
+
+    Parameters
+    ----------
+    path : path-like
+    n_columns : int
+        Numbers expected on every non-empty line.
+    layout : str
+        What a line holds, for error messages (e.g. ``"time f0"``).
+
+    Returns
+    -------
+    ndarray, shape (n_lines, n_columns), float64
+
+    Raises
+    ------
+    ValueError
+        A line that is not numbers or has another column count (file and line named), or an empty file.
+    """
+    path = Path(path)
+    rows = []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for lineno, line in enumerate(fh, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            try:
+                values = [float(p) for p in parts]
+            except ValueError:
+                raise ValueError(f"{str(path)!r} line {lineno}: not numbers: {line.strip()!r}") from None
+            if len(values) != n_columns:
+                raise ValueError(f"{str(path)!r} line {lineno}: expected {n_columns} columns ({layout}), "
+                                 f"got {len(values)}")
+            rows.append(values)
+    if not rows:
+        raise ValueError(f"annotation file {str(path)!r} is empty; expected lines '{layout}'")
+    return np.asarray(rows, dtype=np.float64)
+
 def check_track(track: MultiPitchTrack, source: str | None = None) -> MultiPitchTrack:
     """Validate a track's ground truth; warn about legal-but-odd content.
 

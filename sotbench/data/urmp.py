@@ -24,7 +24,7 @@ import numpy as np
 from ..types import MultiPitchTrack
 from .audio import load_audio
 from .roots import DatasetNotFound, dataset_dir
-from .tracks import LazyTracks, check_track, matrix_to_frames, regular_grid, select_names
+from .tracks import LazyTracks, check_track, matrix_to_frames, read_numeric_rows, regular_grid, select_names
 
 __all__ = ["load_urmp", "read_f0_columns", "merge_stems"]
 
@@ -37,24 +37,7 @@ def read_f0_columns(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     Raises ``ValueError`` naming the file for an empty file, a row without
     exactly two numbers, NaN/Inf, negative f0, or times that do not increase.
     """
-    path = Path(path)
-    rows = []
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            try:
-                values = [float(p) for p in parts]
-            except ValueError:
-                raise ValueError(f"{str(path)!r} line {lineno}: not numbers: {line.strip()!r}") from None
-            if len(values) != 2:
-                raise ValueError(f"{str(path)!r} line {lineno}: expected 2 columns (time, f0), "
-                                 f"got {len(values)}")
-            rows.append(values)
-    if not rows:
-        raise ValueError(f"annotation file {str(path)!r} is empty; expected lines 'time f0'")
-    arr = np.asarray(rows, dtype=np.float64)
+    arr = read_numeric_rows(path, 2, "time f0")
     times, f0 = arr[:, 0], arr[:, 1]
     if not np.isfinite(arr).all():
         raise ValueError(f"{str(path)!r} contains NaN/Inf")
