@@ -187,11 +187,12 @@ def mpe_sections(results: list[dict], plot_dir: Path | None) -> list[Section]:
         header += [f"{name} P", f"{name} R", f"{name} Acc"]
     header += ["s / audio s"]
     rows, provenance_rows = [], []
-    for (model, _, variant, budget, device), runs in groups.items():
+    for (model, slot, variant, budget, device), runs in groups.items():
         run = runs[-1]  # evaluation-only runs: one seed; the latest seed if several
         metrics = run.get("metrics") or {}
         threshold = (run.get("extra") or {}).get("threshold")
-        row = [model + (f" [{variant}]" if variant else ""), "sotbench", budget, _fmt(threshold, 2)]
+        label = model + (f" ({slot})" if slot != "-" else "") + (f" [{variant}]" if variant else "")
+        row = [label, "sotbench", budget, _fmt(threshold, 2)]
         for name in datasets:
             row += [_fmt(metrics.get(f"{name}/{k}")) for k in ("p", "r", "acc")]
         row.append(_fmt(metrics.get("rtf"), 3))

@@ -186,7 +186,10 @@ def execute(cfg: DictConfig) -> dict:
             raise ValueError(f"threads must be >= 1, got {cfg.threads!r}; use threads=null for torch's default")
         torch.set_num_threads(int(cfg.threads))
     root = Path(cfg.results_root).expanduser().resolve()
-    paths = store.RunPaths(root, cfg.task.name, cfg.model, cfg.loss, int(cfg.seed))
+    # A model retrained from scratch (MPE: train=true) is another run than the shipped checkpoint's evaluation.
+    retrained = bool(cfg.get("train")) or bool(OmegaConf.select(cfg, "task.train.enabled", default=False))
+    slot = cfg.loss or (f"train-{cfg.budget}" if retrained else None)
+    paths = store.RunPaths(root, cfg.task.name, cfg.model, slot, int(cfg.seed))
     store.ensure_writable(paths.run_dir)
     hashed = _hashed_config(cfg)
     chash = provenance.config_hash(hashed)
@@ -194,6 +197,10 @@ def execute(cfg: DictConfig) -> dict:
 
     previous = store.read_result(paths.result)
     if previous is not None and previous.get("status") == "completed":
+        if not cfg.overwrite and previous.get("config_hash") != chash:
+            raise ValueError(f"{paths.result} holds a completed run with another configuration "
+                             f"(hash {previous.get('config_hash')} != {chash}); pass overwrite=true to replace it "
+                             "(the old result is kept as result.previous.json) or choose another results_root")
         if not cfg.overwrite:
             log.info("skip %s: already completed (%s); pass overwrite=true to run again", label, paths.result)
             return previous

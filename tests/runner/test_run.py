@@ -122,3 +122,19 @@ def test_results_root_that_is_a_file(toy_tasks_dir, tmp_path):
     blocker.write_text("x")
     with pytest.raises(ValueError, match="not writable.*results_root"):
         run.execute(run.compose(["task=toy", f"results_root={blocker}"]))
+
+
+def test_completed_run_with_another_config_is_not_silently_skipped(toy_tasks_dir, tmp_path, calls):
+    run.execute(_compose(tmp_path))
+    with pytest.raises(ValueError, match="another configuration.*overwrite=true"):
+        run.execute(_compose(tmp_path, "task.steps=3"))
+    assert calls["run"] == 1
+    assert run.execute(_compose(tmp_path, "task.steps=3", "overwrite=true"))["config"]["task"]["steps"] == 3
+
+
+def test_retraining_is_stored_apart_from_the_evaluation(toy_tasks_dir, tmp_path):
+    evaluated = run.execute(_compose(tmp_path))
+    retrained = run.execute(_compose(tmp_path, "train=true"))
+    assert evaluated["status"] == retrained["status"] == "completed"
+    assert (tmp_path / "results/toy/toy-model/train-smoke/seed42/result.json").exists()
+    assert (tmp_path / "results/toy/toy-model/-/seed42/result.json").exists()
