@@ -209,8 +209,9 @@ def mpe_sections(results: list[dict], plot_dir: Path | None) -> list[Section]:
         "Multi-pitch estimation (paper 002 protocol): salience -> local maxima along frequency -> "
         "threshold -> mir_eval.multipitch per track, averaged over tracks; P/R/Acc in percent. "
         "`chorales-synth` is sotbench's embedded rendered set (no published numbers). Rows marked "
-        "\"published [2]\" are the paper's numbers. `s / audio s` is the measured compute time per second "
-        "of audio on the run's device.",
+        "\"published [2]\" are the paper's numbers. `s / audio s` is the measured wall-clock compute time per "
+        "second of audio on the run's device (an upper bound where the machine was shared; controlled timings "
+        "are in performance.md).",
         Table(header, rows),
         f"[2] {published.SSMPE_CITATION}.",
     ]
