@@ -122,13 +122,29 @@ def _train_size(run: dict) -> str:
     return f"{train['steps']} x {train['batch_size']}"
 
 
-def _synth_ae_plots(groups: dict, plot_dir: Path) -> list:
+def _pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _save_figure(fig, plot_dir: Path, name: str, alt: str) -> Image:
+    """Write ``fig`` to ``plot_dir/name`` (110 dpi), close it, and return its report image."""
+    import matplotlib.pyplot as plt
+
     plot_dir.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(plot_dir / name, dpi=110)
+    plt.close(fig)
+    return Image(f"plots/{name}", alt)
+
+
+def _synth_ae_plots(groups: dict, plot_dir: Path) -> list:
+    plt = _pyplot()
     blocks = []
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
     for (model, loss, variant, budget, device), runs in groups.items():
@@ -141,10 +157,7 @@ def _synth_ae_plots(groups: dict, plot_dir: Path) -> list:
     ax.set_ylim(-3, 103)
     ax.set_title("Per-seed test RPA vs RCA")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(plot_dir / "synth-ae-rpa-rca.png", dpi=110)
-    plt.close(fig)
-    blocks.append(Image("plots/synth-ae-rpa-rca.png", "per-seed RPA vs RCA"))
+    blocks.append(_save_figure(fig, plot_dir, "synth-ae-rpa-rca.png", "per-seed RPA vs RCA"))
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -159,10 +172,7 @@ def _synth_ae_plots(groups: dict, plot_dir: Path) -> list:
     ax.set_ylabel("validation LSD [dB]")
     ax.set_title("Training curves (one line per seed)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(plot_dir / "synth-ae-curves.png", dpi=110)
-    plt.close(fig)
-    blocks.append(Image("plots/synth-ae-curves.png", "validation LSD during training"))
+    blocks.append(_save_figure(fig, plot_dir, "synth-ae-curves.png", "validation LSD during training"))
     return blocks
 
 
@@ -226,12 +236,7 @@ def mpe_sections(results: list[dict], plot_dir: Path | None) -> list[Section]:
 
 
 def _mpe_plot(groups: dict, plot_dir: Path) -> list:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plot_dir.mkdir(parents=True, exist_ok=True)
+    plt = _pyplot()
     labels, ours, theirs = [], [], []
     main_rows = ("Basic-Pitch", "CREPE (multi)", "PESTO (multi)", "SS-MPE (L)")
     pub_by_model = {published.SSMPE_TABLE1[k]["model"]: published.SSMPE_TABLE1[k]["scores"][0][2]
@@ -250,10 +255,7 @@ def _mpe_plot(groups: dict, plot_dir: Path) -> list:
     ax.set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("Bach10 Acc [%]")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(plot_dir / "mpe-bach10-acc.png", dpi=110)
-    plt.close(fig)
-    return [Image("plots/mpe-bach10-acc.png", "Bach10 accuracy per model")]
+    return [_save_figure(fig, plot_dir, "mpe-bach10-acc.png", "Bach10 accuracy per model")]
 
 
 def render_reports(results_root: Path, out_dir: Path, *, plots: bool = True) -> list[Path]:
