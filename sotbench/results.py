@@ -23,6 +23,9 @@ from typing import Any
 
 import torch
 
+from sotbench import io as _io
+from sotbench.io import atomic_torch_save, atomic_write_text
+
 __all__ = ["RunPaths", "atomic_write_json", "atomic_write_text", "atomic_torch_save", "read_result",
            "load_checkpoint", "ensure_writable", "iter_results", "to_jsonable"]
 
@@ -88,35 +91,9 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def _atomic_replace(path: Path, write) -> None:
-    """Write through a temporary file in the same directory, fsync, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def atomic_write_json(path: Path, payload: dict) -> None:
-    """Atomically write ``payload`` as indented JSON to ``path``."""
-    text = json.dumps(to_jsonable(payload), indent=2, sort_keys=False, allow_nan=False)
-    _atomic_replace(Path(path), lambda h: h.write(text.encode() + b"\n"))
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Atomically write UTF-8 ``text`` to ``path``."""
-    _atomic_replace(Path(path), lambda h: h.write(text.encode()))
-
-
-def atomic_torch_save(path: Path, state: dict) -> None:
-    """Atomically ``torch.save`` a state dict to ``path``."""
-    _atomic_replace(Path(path), lambda h: torch.save(state, h))
+    """Atomically write ``payload`` as indented JSON (non-finite floats become null)."""
+    _io.atomic_write_json(path, to_jsonable(payload))
 
 
 def read_result(path: Path) -> dict | None:
@@ -150,8 +127,8 @@ def load_checkpoint(path: Path, *, config_hash: str) -> dict | None:
     if not path.exists():
         return None
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # torch raises many types for a truncated/corrupt file
+        payload = _io.safe_torch_load(path)
+    except ValueError as err:  # corrupt, truncated, or foreign pickled objects
         raise ValueError(
             f"checkpoint {path} is corrupt and cannot be resumed ({type(err).__name__}: {err}); "
             "delete it to restart this run, or re-run with overwrite=true") from err

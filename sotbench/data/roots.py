@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from pathlib import Path
+
+from sotbench.io import atomic_write_bytes, atomic_write_text, cache_dir  # re-exported
 
 __all__ = [
     "DatasetNotFound", "DATASET_FOLDERS", "EXPECTED_LAYOUT", "data_root", "dataset_dir",
@@ -65,7 +66,6 @@ EXPECTED_LAYOUT: dict[str, str] = {
 }
 
 _ENV_ROOT = "SOTBENCH_DATA_ROOT"
-_ENV_CACHE = "SOTBENCH_CACHE"
 
 
 class DatasetNotFound(ValueError):
@@ -193,38 +193,3 @@ def dataset_dir(name: str, root: str | os.PathLike | None = None,
         f"{key} not found: expected {names} holding {expected}; "
         f"set its path setting (path=...) or ${env_var} if it lives elsewhere")
 
-
-def cache_dir() -> Path:
-    """Folder for generated data: ``$SOTBENCH_CACHE`` or ``~/.cache/sotbench`` (created)."""
-    path = _env_path(_ENV_CACHE) or Path.home() / ".cache" / "sotbench"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file + ``os.replace``).
-
-    Readers never see a partly written file; concurrent writers of the same
-    content are harmless (the last rename wins).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Text version of :func:`atomic_write_bytes` (UTF-8)."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
