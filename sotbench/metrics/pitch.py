@@ -10,10 +10,13 @@ constant true f0 of their example, as in the authors' evaluation.
 * RCA -- raw chroma accuracy: the same, ignoring whole-octave errors
   (``mir_eval.melody.raw_chroma_accuracy``).
 * OD -- mean octave difference: per frame ``sign(d) * floor((|d| + 50) / 1200)``
-  with ``d = cents(reference) - cents(estimate)``, averaged.  **Sign
-  convention (the authors', which produced Table 1): positive = the estimate
-  lies below the reference** (e.g. +1 = one octave too low, -1 = one octave
-  too high); errors under 1150 cents count as 0.
+  with ``d = cents(estimate) - cents(reference)``, averaged.  **Sign
+  convention (the paper's Table 1): negative = the estimate lies below the
+  reference** (e.g. -1 = one octave too low, +1 = one octave too high); errors
+  under 1150 cents count as 0.  The authors' evaluation script computes the
+  offset with ``d = cents(reference) - cents(estimate)`` and then multiplies
+  the mean by -1 (``eval_paper.py``); this module applies that sign directly,
+  so its numbers sit next to Table 1's with the same meaning.
 
 RPA and RCA are returned as fractions in [0, 1] (mir_eval's convention); the
 ``synth-ae`` task reports them in percent like the paper.
@@ -90,17 +93,17 @@ def raw_chroma_accuracy(reference_hz, estimate_hz, cent_tolerance: float = 50.0)
 def octave_differences(reference_hz, estimate_hz) -> np.ndarray:
     """Per-frame signed octave offsets (integers as float64), flattened.
 
-    ``sign(d) * floor((|d| + 50) / 1200)`` with ``d = cents(ref) - cents(est)``;
-    positive = estimate below the reference.
+    ``sign(d) * floor((|d| + 50) / 1200)`` with ``d = cents(est) - cents(ref)``;
+    negative = estimate below the reference (the paper's Table 1 sign).
     """
     ref, est = _prepare(reference_hz, estimate_hz)
     ref_c, est_c, _ = _cents(ref, est)
-    d = ref_c - est_c
+    d = est_c - ref_c
     return np.sign(d) * np.floor((np.abs(d) + 50.0) / 1200.0)
 
 
 def octave_difference(reference_hz, estimate_hz) -> float:
-    """Mean signed octave difference (OD), in octaves; positive = estimates too low."""
+    """Mean signed octave difference (OD), in octaves; negative = estimates too low (paper's sign)."""
     return float(np.mean(octave_differences(reference_hz, estimate_hz)))
 
 

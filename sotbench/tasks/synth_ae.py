@@ -373,6 +373,6 @@ class SynthAETask:
             "train": {**train, "effective_batch_size": batch_size},
             "device": str(device), "torch_threads": torch.get_num_threads(),
             "units": {"lsd_db": "dB^2 (mean squared dB difference, as in the paper's Table 1)",
-                      "rpa": "%", "rca": "%", "od": "octaves, positive = estimate below the truth"},
+                      "rpa": "%", "rca": "%", "od": "octaves, negative = estimate below the truth (paper 000 Table 1 sign)"},
         }
         return TaskResult(metrics=metrics, main_score="rpa", direction="max", per_item=per_item, extra=extra)

@@ -16,15 +16,23 @@ def test_hand_computed_frames():
     est = np.array([C(49), C(51), 880.0, 220.0])
     assert raw_pitch_accuracy(440.0, est) == pytest.approx(0.25)       # only +49 c is within 50 c
     assert raw_chroma_accuracy(440.0, est) == pytest.approx(0.75)      # + both octave errors
-    np.testing.assert_array_equal(octave_differences(440.0, est), [0, 0, -1, 1])
+    np.testing.assert_array_equal(octave_differences(440.0, est), [0, 0, 1, -1])
     assert octave_difference(440.0, est) == 0.0
 
 
 def test_octave_difference_thresholds_and_sign():
-    # d = cents(ref) - cents(est); |d| + 50 must reach 1200 for one octave
+    # d = cents(est) - cents(ref); |d| + 50 must reach 1200 for one octave
     np.testing.assert_array_equal(octave_differences(440.0, [C(1149), C(1151), C(-1151), 110.0, C(3600)]),
-                                  [0, -1, 1, 2, -3])
-    assert octave_difference(440.0, [220.0, 220.0, 440.0, 440.0]) == pytest.approx(0.5)  # too low = +
+                                  [0, 1, -1, -2, 3])
+    assert octave_difference(440.0, [220.0, 220.0, 440.0, 440.0]) == pytest.approx(-0.5)  # too low = -
+
+
+def test_octave_low_estimate_is_negative_as_in_table_1():
+    # paper 000's sign (authors' eval_paper.py multiplies their offset by -1): an estimate one
+    # octave below the truth in every frame gives OD = -1, two octaves below gives -2
+    assert octave_difference(1000.0, np.full((1, 16), 500.0)) == -1.0
+    assert octave_difference([1000.0, 400.0], np.array([[250.0] * 4, [100.0] * 4])) == -2.0
+    assert pitch_metrics(440.0, [880.0, 880.0])["od"] == 1.0
 
 
 def test_matches_mir_eval_directly():
@@ -68,5 +76,5 @@ def test_property_octaves_and_ordering(f0, k, detune):
     est = f0 * 2.0 ** (k + np.asarray(detune) / 1200)
     assert raw_pitch_accuracy(f0, est) <= raw_chroma_accuracy(f0, est) + 1e-12
     exact = f0 * 2.0 ** np.full(3, float(k))
-    assert octave_difference(f0, exact) == pytest.approx(-k)
+    assert octave_difference(f0, exact) == pytest.approx(k)
     assert raw_chroma_accuracy(f0, exact) == 1.0
