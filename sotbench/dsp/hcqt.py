@@ -41,19 +41,21 @@ to one maximum over all bins:
   ``f_k`` gives ``|X| ~= A`` in every bin (a flat, physically calibrated
   spectrum).
 
-Bins above Nyquist (explicit handling)
---------------------------------------
+Bins above Nyquist (as in the authors' code)
+--------------------------------------------
 A bin is *valid* when the upper edge of its pass band,
 ``f_k + 0.5 * 1.50018 * sample_rate / L_k`` (half the Hann window's
 equivalent-noise bandwidth), lies below ``sample_rate / 2`` -- the rule of
-lhvqt >= 0.5.3.  Invalid bins are never computed: their power is exactly 0
-and their feature exactly 0 (``valid_mask`` is False there).  With the
-paper's settings 0/0/0/17/41/61 of the 440 bins of channels 0.5/1/2/3/4/5 are
-invalid (the centre-frequency rule, centre >= Nyquist, gives 16/41/60 for
-h = 3/4/5 -- the counts quoted for the authors' unguarded code path, where
-those bins held aliased or meaningless values).  Downstream code (harmonic sum, losses) sees zeros
-there, i.e. "no energy measured", which is why the harmonic sum at high
-pitches relies on fewer harmonics.
+lhvqt >= 0.5.3, which the authors' code (ss-mpe v0.1.0) requires: lhvqt puts a
+zero filter in place of every such bin, so the authors' HCQT already holds
+exactly zero power there.  sotbench matches it: invalid bins are never
+computed, their power is exactly 0 and their feature exactly 0, and the mask
+is exposed as ``valid_mask`` (False there).  With the paper's settings
+0/0/0/17/41/61 of the 440 bins of channels 0.5/1/2/3/4/5 are invalid (the
+centre-frequency rule, centre >= Nyquist, would give 16/41/60 for h = 3/4/5).
+It is not a defect of the reference code.  Downstream code (harmonic sum,
+losses) sees zeros there, i.e. "no energy measured", which is why the
+harmonic sum at high pitches relies on fewer harmonics.
 
 Speed
 -----
