@@ -45,13 +45,7 @@ class Killed(Exception):
     pass
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: on this shared 2-core box two threads are ~10x slower for tiny batches."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def make_ctx(tmp_path, overrides=None, *, kill_at_save=None, resume=False, seed=7):
