@@ -17,13 +17,7 @@ from sotbench.tasks import mpe_training as mt
 from sotbench.tasks.base import RunContext
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on the shared 2-core machine 2 OpenMP threads are several times slower."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @dataclass(frozen=True)
