@@ -33,13 +33,7 @@ from sotbench.losses.ssmpe import (
 HARMONICS = (0.5, 1, 2, 3, 4, 5)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on the shared 2-core machine 2 OpenMP threads are several times slower."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def paper_frequencies(n_bins: int = 440) -> torch.Tensor:
