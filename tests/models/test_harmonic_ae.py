@@ -13,13 +13,7 @@ from sotbench.models.harmonic_ae import (PAPER_N_PARAMETERS, ExpSigmoid, Harmoni
 from sotbench.registry import MODELS
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: on this shared 2-core box two threads are much slower for tiny batches."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
