@@ -22,13 +22,7 @@ from sotbench.registry import MODELS
 SR = 22050
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on the shared 2-core machine 2 OpenMP threads are several times slower."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def test_parameter_count_is_the_papers():
