@@ -13,7 +13,15 @@ import numpy as np
 
 from sotbench.types import Salience
 
-__all__ = ["SalienceModel", "ModelUnavailable"]
+__all__ = ["SalienceModel", "ModelUnavailable", "count_parameters"]
+
+
+def count_parameters(module) -> int:
+    """Number of trainable parameters (``requires_grad``) of a ``torch.nn.Module``.
+
+    The one home of this helper: every model and task imports it from here.
+    """
+    return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
 
 
 class ModelUnavailable(RuntimeError):
