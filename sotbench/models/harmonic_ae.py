@@ -45,6 +45,7 @@ from torch import nn
 
 from sotbench.dsp.cqt import CQT
 from sotbench.dsp.synth import harmonic_synth
+from sotbench.models.base import count_parameters  # noqa: F401  (re-exported; one home: models.base)
 from sotbench.registry import MODELS
 
 __all__ = ["HarmonicAutoencoder", "HarmonicAEOutput", "PitchEncoder", "ToeplitzLinear",
@@ -293,11 +294,6 @@ class HarmonicAutoencoder(nn.Module):
         amplitudes = amplitudes.reshape(batch, n_frames, -1)
         audio = harmonic_synth(f0_hz, amplitudes, x.shape[1], self.sample_rate)
         return HarmonicAEOutput(f0_hz, amplitudes, audio, probabilities.reshape(batch, n_frames, n_bins))
-
-
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
 
 
 @MODELS.register("harmonic-ae", task="synth-ae",

@@ -51,6 +51,7 @@ from tqdm.auto import tqdm
 from sotbench.data.synthetic import SPLITS, SyntheticConfig, make_synthetic_dataset
 from sotbench.metrics.pitch import octave_differences, pitch_metrics, raw_pitch_accuracy
 from sotbench.metrics.spectral import log_spectral_distance
+from sotbench.models.base import count_parameters
 from sotbench.registry import LOSSES, MODELS, TASKS
 from sotbench.tasks.base import RunContext, TaskResult
 
@@ -220,7 +221,7 @@ class SynthAETask:
         loss_fn = LOSSES.get(loss_name)(**loss_settings)
         if isinstance(loss_fn, torch.nn.Module):
             loss_fn = loss_fn.to(device)
-        n_params = int(sum(p.numel() for p in model.parameters() if p.requires_grad))
+        n_params = count_parameters(model)
         optimizer = torch.optim.Adam(model.parameters(), lr=train["lr"], weight_decay=train["weight_decay"])
 
         # ---- fixed encoder inputs, computed once
