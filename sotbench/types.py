@@ -69,6 +69,10 @@ class MultiPitchTrack:
         ``mir_eval.multipitch`` expects.
     meta : dict
         Provenance (dataset, source files, soundfont, ...).
+    warnings : list of str
+        Data-quality warnings raised while loading this track (e.g. audio and
+        ground-truth durations that disagree within the tolerance, clipping);
+        runners store them with the track's scores.  See ``docs/datasets.md``.
     """
 
     name: str
@@ -77,6 +81,7 @@ class MultiPitchTrack:
     times_s: np.ndarray
     frequencies_hz: list
     meta: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
 
     @property
     def duration_s(self) -> float:
