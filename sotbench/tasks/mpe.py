@@ -106,13 +106,8 @@ def _train_hook(ctx: RunContext, entry) -> str | None:
         ctx.log.warning("training requested but model %r is not trainable; evaluating it as is",
                         entry.name)
         return None
-    try:
-        from sotbench.tasks.mpe_training import train_ssmpe
-    except ImportError as err:
-        raise ValueError(f"training was requested for model {entry.name!r} but "
-                         f"sotbench.tasks.mpe_training.train_ssmpe is unavailable ({err}); "
-                         "set task.train.enabled=false and train=false to evaluate the "
-                         "shipped checkpoint") from err
+    from sotbench.tasks.mpe_training import train_ssmpe
+
     ctx.log.info("training %s before evaluation", entry.name)
     path = train_ssmpe(ctx)
     return None if path is None else str(path)
