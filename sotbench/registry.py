@@ -121,21 +121,31 @@ TASKS = Registry("task")
 MODELS = Registry("model")
 LOSSES = Registry("loss")
 
-# Modules whose import registers components.  Missing optional modules are
-# skipped so a partially installed tree still lists what it has.
+# Modules whose import registers components.  They are imported plainly: a
+# broken module raises its own error (``sotbench ls`` fails with it) instead of
+# leaving a silently missing registry entry.
 _POPULATING_MODULES = ("sotbench.losses", "sotbench.models", "sotbench.tasks")
 _loaded = False
+_loading = False
 
 
 def load_all() -> None:
-    """Import every module that registers components (idempotent)."""
-    global _loaded
-    if _loaded:
+    """Import every module that registers components (idempotent).
+
+    Raises
+    ------
+    Exception
+        Whatever a populating module raises on import.  The registries are
+        then not marked loaded, so later lookups fail too instead of serving a
+        partial registry.
+    """
+    global _loaded, _loading
+    if _loaded or _loading:  # _loading: a lookup made while the modules import
         return
-    _loaded = True
-    for module in _POPULATING_MODULES:
-        try:
+    _loading = True
+    try:
+        for module in _POPULATING_MODULES:
             importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            if err.name != module:
-                raise
+    finally:
+        _loading = False
+    _loaded = True

@@ -6,17 +6,10 @@
 * :mod:`sotbench.models.baselines` -- DSP multi-pitch baselines (task ``mpe``).
 * :mod:`sotbench.models.peers` -- published pitch estimators (task ``mpe``).
 
-The last three are optional here: if one of those modules is absent the
-others still register.  Errors inside a present module are not hidden.
+Every module here is imported unconditionally: a broken module is an import
+error, never a silently missing registry entry.  Only the *optional peer
+packages* (basic-pitch, torchcrepe, pesto-pitch) may be absent; their adapters
+register anyway, raise :class:`~sotbench.models.base.ModelUnavailable` with the
+install command when built, and ``sotbench ls`` marks them unavailable.
 """
-import importlib
-
-from sotbench.models import harmonic_ae  # noqa: F401
-
-for _name in ("baselines", "ssmpe", "peers"):
-    try:
-        importlib.import_module(f"sotbench.models.{_name}")
-    except ModuleNotFoundError as _err:
-        if _err.name != f"sotbench.models.{_name}":
-            raise
-del _name
+from sotbench.models import baselines, harmonic_ae, peers, ssmpe  # noqa: F401
