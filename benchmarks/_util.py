@@ -4,10 +4,11 @@ Conventions used by every benchmark module
 ------------------------------------------
 * A ``device`` parameter takes ``"cpu"`` or ``"cuda"``; :func:`require_device`
   raises ``NotImplementedError`` (asv's "skip") in ``setup`` where CUDA is absent.
-* A module that another agent has not written yet (``sotbench.losses.sot``,
-  a registry entry, a model checkpoint) also skips through ``NotImplementedError``
-  raised from ``setup`` (:func:`require_attr`, :func:`loss_factory`,
-  :func:`mpe_model`), so the suite runs now and fills in as modules land.
+* Only what may legitimately be absent skips (``NotImplementedError`` from
+  ``setup``): a missing third-party package (:func:`require_attr`) or an
+  optional peer model / checkpoint (:func:`mpe_model`).  A missing or broken
+  sotbench module, attribute or registry entry is an error: the suite fails
+  loudly instead of silently measuring less.
 * asv's own timer (``time_*``) does not wait for asynchronous CUDA kernels; the
   ``time_*`` benchmarks therefore end with :func:`sync`, and the ``track_*``
   timings use :func:`measure`, which times CUDA work with ``torch.cuda.Event``
@@ -26,11 +27,7 @@ from typing import Any, Callable
 
 import torch
 
-try:  # asv_runner >= 0.1: skip from inside a benchmark function
-    from asv_runner.benchmarks.mark import SkipNotImplemented
-except ImportError:  # pragma: no cover - old asv
-    class SkipNotImplemented(NotImplementedError):
-        """Raised inside a benchmark to mark it skipped."""
+from asv_runner.benchmarks.mark import SkipNotImplemented  # skip from inside a benchmark function
 
 __all__ = [
     "DEVICES",
@@ -79,34 +76,30 @@ def require_device(device: str) -> torch.device:
 
 
 def require_attr(module: str, *names: str) -> Any:
-    """Import ``module`` and return its attribute(s), or skip when not there yet.
+    """Import ``module`` and return its attribute(s); skip only when a third-party package is missing.
 
     Returns the module when no ``names`` are given, the attribute for one name,
-    a tuple for several.  Missing sotbench modules/attributes raise
-    ``NotImplementedError`` (asv skip); a missing third-party package too (the
-    benchmark cannot run here).  An error raised *inside* an existing module is
-    re-raised: a broken module must fail loudly, not skip.
+    a tuple for several.  A missing third-party package raises
+    ``NotImplementedError`` (asv skip: the benchmark cannot run here).  A
+    missing or broken sotbench module and a missing attribute are errors
+    (``ModuleNotFoundError``, ``AttributeError``): they must fail loudly.
     """
     try:
         mod = importlib.import_module(module)
     except ModuleNotFoundError as err:
-        raise NotImplementedError(f"{module} is not available: {err}") from err
+        if err.name is None or err.name == "sotbench" or err.name.startswith("sotbench."):
+            raise
+        raise NotImplementedError(f"{module} needs {err.name}, which is not installed: {err}") from err
     if not names:
         return mod
-    values = []
-    for name in names:
-        if not hasattr(mod, name):
-            raise NotImplementedError(f"{module}.{name} is not available yet")
-        values.append(getattr(mod, name))
+    values = [getattr(mod, name) for name in names]
     return values[0] if len(values) == 1 else tuple(values)
 
 
 def loss_factory(name: str) -> Callable[..., torch.nn.Module]:
-    """Factory of the registered loss ``name``, or skip when it is not registered yet."""
+    """Factory of the registered loss ``name`` (an unknown name is a ``ValueError``)."""
     from sotbench.registry import LOSSES
 
-    if name not in LOSSES:
-        raise NotImplementedError(f"loss {name!r} is not registered (yet); known: {LOSSES.names()}")
     return LOSSES.get(name)
 
 
@@ -120,21 +113,17 @@ def model_names(task: str) -> list[str]:
 def mpe_model(name: str, device: torch.device, **settings: Any):
     """Build the registered MPE model ``name`` on ``device``, or skip.
 
-    Skips (``NotImplementedError``) when the model is not registered, when its
-    factory raises :class:`~sotbench.models.base.ModelUnavailable` (peer not
-    installed, no checkpoint), or when it cannot run on ``device``.  Peers are
+    Skips (``NotImplementedError``) when the factory raises
+    :class:`~sotbench.models.base.ModelUnavailable` (peer not installed, no
+    checkpoint) or when the model cannot run on ``device``; an unregistered
+    name is a ``ValueError``.  Peers are
     built with ``cache=False`` so every call computes (their salience cache
     would otherwise turn the benchmark into a file read).
     """
+    from sotbench.models.base import ModelUnavailable
     from sotbench.registry import MODELS
 
-    if name not in MODELS:
-        raise NotImplementedError(f"model {name!r} is not registered (yet)")
     entry = MODELS.entry(name)
-    try:
-        from sotbench.models.base import ModelUnavailable
-    except ImportError:  # pragma: no cover
-        ModelUnavailable = RuntimeError  # noqa: N806
     kwargs = dict(settings)
     if entry.meta.get("peer"):
         kwargs.setdefault("cache", False)
