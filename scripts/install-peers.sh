@@ -31,4 +31,8 @@ export PIP_CONSTRAINT="${PIP_CONSTRAINT:-$here/constraints.txt}"
 # The peers themselves, pinned, without their declared dependencies.
 "$PIP" install --no-deps "basic-pitch==0.4.0" "torchcrepe==0.0.24" "pesto-pitch==2.0.1"
 
-echo "peers installed: basic-pitch 0.4.0, torchcrepe 0.0.24, pesto-pitch 2.0.1 (no TensorFlow, no torchaudio)"
+# The SOT authors' loss package (import name `sot`): oracle and peer of sotbench's losses.
+# It declares torchaudio but imports it only for its mel transform (sotbench.losses.peers).
+"$PIP" install --no-deps "sot-loss==0.1.5"
+
+echo "peers installed: basic-pitch 0.4.0, torchcrepe 0.0.24, pesto-pitch 2.0.1, sot-loss 0.1.5 (no TensorFlow, no torchaudio)"
