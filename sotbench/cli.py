@@ -49,7 +49,12 @@ def _ls(_: argparse.Namespace) -> int:
         print(f"  {entry.name:<24} [{task}] {entry.description}{status}")
     print("losses:")
     for entry in LOSSES:
-        print(f"  {entry.name:<24} {entry.description}")
+        avail = entry.meta.get("available")
+        status = ""
+        if callable(avail):
+            ok, why = avail()
+            status = "" if ok else f"  [unavailable: {why}]"
+        print(f"  {entry.name:<24} {entry.description}{status}")
     return 0
 
 
