@@ -22,10 +22,12 @@ Geometric equivariance (section 3.5)
     :func:`geometric_loss` - BCE of the logits of transformed features
     against the same transform of ``sigmoid`` of the original logits
     (Eq. 6).  :func:`geometric_transform`: frequency shift (+-120 bins), time
-    shift (+-86 frames = a quarter of a 4-s excerpt), then a time stretch
-    about the centre frame by ``gamma`` in [0.5, 2] (half the draws in
-    [0.5, 1], half in [1, 2]); everything that comes from outside the input
-    is 0.
+    shift (+-86 frames = a quarter of a 4-s excerpt), both zero-filled, then
+    a time stretch by ``gamma`` in [0.5, 2] (half the draws in [0.5, 1],
+    half in [1, 2]) exactly as in the authors' code: linear resampling to
+    ``floor(T * gamma)`` frames with ``align_corners=False`` semantics, then
+    a centre crop (start ``(len - T) // 2``) or zero padding (``pad // 2``
+    frames on the left).
 
 Targets are **not** detached (as in the authors' code): gradients also flow
 through ``sigmoid`` of the original logits in the timbre and geometric terms.
@@ -298,17 +300,13 @@ class GeometricParams:
     time_shift : Tensor of int64 (B,)
         Frames; positive moves content later.
     stretch : Tensor of float64 (B,)
-        ``gamma``; > 1 slows the content down (it spreads away from the
-        centre frame), < 1 speeds it up.
+        ``gamma``; > 1 slows the content down (``floor(T * gamma)`` frames,
+        centre-cropped to ``T``), < 1 speeds it up (zero-padded to ``T``).
     """
 
     freq_shift: Tensor
     time_shift: Tensor
     stretch: Tensor
-
-    def inverse_params(self) -> "GeometricParams":
-        """Parameters of the inverse *operations* (negated shifts, reciprocal stretch)."""
-        return GeometricParams(-self.freq_shift, -self.time_shift, 1.0 / self.stretch)
 
 
 def sample_geometric(batch: int, *, max_freq_shift: int = 120, max_time_shift: int = 86,
@@ -352,42 +350,49 @@ def _shift(x: Tensor, shift: int, dim: int) -> Tensor:
 
 
 def _stretch_time(x: Tensor, gamma: float) -> Tensor:
-    """Stretch the last axis of ``x`` about its centre by ``gamma`` (linear interpolation, zero fill).
+    """Stretch the last axis of ``x`` by ``gamma``, keeping its length ``T`` (the authors' rule).
 
-    Output frame ``t`` reads the input at ``u = c + (t - c) / gamma`` with
-    ``c = (T - 1) / 2``; frames with ``u`` outside ``[0, T - 1]`` are 0.
+    ``F.interpolate(scale_factor=gamma, mode="linear", align_corners=False)``
+    gives ``L = floor(T * gamma)`` frames, frame ``j`` reading the input at
+    ``u = (j + 0.5) / gamma - 0.5`` (clamped to ``[0, T - 1]``: the edge frames
+    are repeated for up to half a frame).  If ``gamma >= 1`` the frames
+    ``s .. s + T - 1`` with ``s = (L - T) // 2`` are kept; otherwise the ``L``
+    frames are zero-padded with ``(T - L) // 2`` frames on the left and the
+    rest on the right.  So output frame ``t`` reads the input at
+    ``(t + s + 0.5) / gamma - 0.5`` (when padding: ``s = -pad_left``, and the
+    padded frames are 0), except that ``F.interpolate`` copies its input when
+    ``L == T`` (e.g. ``T = 4``, ``gamma = 1.125``).  The fixed point of this map lies up to half a frame
+    away from the centre frame ``(T - 1) / 2``, as in the authors' code.
     """
     T = x.shape[-1]
-    if gamma == 1.0 or T == 1:
+    if gamma == 1.0:
         return x.clone()
-    t = torch.arange(T, dtype=torch.float64)
-    c = (T - 1) / 2.0
-    u = c + (t - c) / float(gamma)
-    eps = 1e-9
-    valid = (u >= -eps) & (u <= T - 1 + eps)
-    u = u.clamp(0.0, T - 1.0)
-    i0 = torch.floor(u).long().clamp(max=T - 2)
-    w = (u - i0.double())
-    i1 = i0 + 1
-    dev = x.device
-    w = (w * valid).to(dev, x.dtype)
-    w0 = ((1.0 - (u - i0.double())) * valid).to(dev, x.dtype)
-    return x.index_select(-1, i0.to(dev)) * w0 + x.index_select(-1, i1.to(dev)) * w
+    shape = x.shape
+    flat = x.reshape(1, -1, T)
+    if not flat.dtype.is_floating_point:
+        raise ValueError(f"x has dtype {x.dtype}; the time stretch needs a floating-point tensor")
+    y = F.interpolate(flat, scale_factor=float(gamma), mode="linear", align_corners=False)
+    L = y.shape[-1]
+    if gamma >= 1.0:
+        y = y.narrow(-1, (L - T) // 2, T)
+    else:
+        pad = T - L
+        y = F.pad(y, (pad // 2, pad - pad // 2))
+    return y.reshape(shape)
 
 
-def geometric_transform(x: Tensor, params: GeometricParams, *, inverse: bool = False) -> Tensor:
-    """Apply the per-example geometric transform (zero-filled).
+def geometric_transform(x: Tensor, params: GeometricParams) -> Tensor:
+    """Apply the per-example geometric transform (zero-filled), as the authors do.
 
-    Forward: shift frequency by ``freq_shift``, shift time by ``time_shift``,
-    then stretch time by ``stretch``.  ``inverse=True`` undoes it (stretch by
-    ``1/stretch``, then the negated shifts): the round trip returns the input
-    wherever nothing was cropped (exactly for shifts; for stretches exactly
-    on signals linear in time, approximately otherwise, as for any linear
-    interpolation).
+    Shift frequency by ``freq_shift`` and time by ``time_shift`` (zero fill,
+    no wrap), then stretch time by ``stretch`` (:func:`_stretch_time`: linear
+    resampling with ``align_corners=False`` semantics, then centre crop or
+    zero padding to the input length).  The same transform applies to every
+    channel of an example.
 
     Parameters
     ----------
-    x : Tensor, shape (B, F, T) or (B, C, F, T)
+    x : Tensor, shape (B, F, T) or (B, C, F, T), floating point
         Frequency on axis -2, time on axis -1.
     params : GeometricParams
         ``B`` transforms.
@@ -404,14 +409,9 @@ def geometric_transform(x: Tensor, params: GeometricParams, *, inverse: bool = F
     out = []
     for b in range(B):
         k, n, g = int(params.freq_shift[b]), int(params.time_shift[b]), float(params.stretch[b])
-        if g <= 0:
+        if not g > 0:
             raise ValueError(f"stretch factor {g} must be positive")
-        y = x[b]
-        if not inverse:
-            y = _stretch_time(_shift(_shift(y, k, -2), n, -1), g)
-        else:
-            y = _shift(_shift(_stretch_time(y, 1.0 / g), -n, -1), -k, -2)
-        out.append(y)
+        out.append(_stretch_time(_shift(_shift(x[b], k, -2), n, -1), g))
     return torch.stack(out)
 
 
