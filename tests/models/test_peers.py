@@ -264,11 +264,13 @@ def test_salience_cache_off_and_corrupt_file(tmp_path):
 
 @pytest.mark.parametrize("audio, sr, match", [
     (np.zeros((2, 100), np.float32), 16000, "mono"),
-    (np.zeros(0, np.float32), 16000, "empty"),
+    (np.zeros(0, np.float32), 16000, "no samples"),
     (np.array([0.0, np.nan], np.float32), 16000, "NaN"),
-    (np.zeros(100, np.float32), 0, "sample_rate"),
-    (np.zeros(100, np.float32), 44100.5, "sample_rate"),
-    (np.zeros(100, np.float32), "16k", "sample_rate"),
+    (np.zeros(100, np.float32), 0, "sample.rate"),
+    (np.zeros(100, np.float32), 44100.5, "sample.rate"),
+    (np.zeros(100, np.float32), "16k", "sample.rate"),
+    (np.zeros(100, np.float32), True, "sample.rate"),
+    (np.zeros(100, np.complex64), 16000, "real-valued"),
 ])
 def test_bad_audio_is_rejected(audio, sr, match):
     with pytest.raises(ValueError, match=match):
