@@ -1,8 +1,10 @@
 """Audio loading, resampling and validation.
 
-Every loader reads audio through :func:`load_audio`, which returns float32
-mono audio in [-1, 1] at a known sample rate and applies the bad-input policy
-of sotbench:
+The one home of audio validation in sotbench: every loader reads audio
+through :func:`load_audio`, and code that receives audio arrays (models,
+renderers) checks them with :func:`validate_audio`.  :func:`load_audio`
+returns float32 mono audio in [-1, 1] at a known sample rate and applies the
+bad-input policy of sotbench:
 
 * multi-channel (stereo) audio is averaged to mono with a warning;
 * another sample rate than the requested one is resampled exactly
@@ -25,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "load_audio", "decode_wav_bytes", "to_mono", "resample", "validate_audio",
+    "load_audio", "audio_info", "AudioInfo", "decode_wav_bytes", "to_mono", "resample", "validate_audio",
     "write_wav_atomic", "CLIP_LEVEL", "CLIP_RUN", "SILENCE_PEAK",
 ]
 
@@ -104,16 +106,21 @@ def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def validate_audio(audio: np.ndarray, sample_rate: int | None = None, name: str = "audio") -> np.ndarray:
+def validate_audio(audio: np.ndarray, sample_rate: int | None = None, name: str = "audio", *,
+                   warn: bool = True) -> np.ndarray:
     """Check mono audio against sotbench's bad-input policy.
 
     Parameters
     ----------
-    audio : ndarray, shape (n_samples,)
+    audio : array-like, shape (n_samples,)
+        Real-valued samples (any real numeric dtype; converted to float32).
     sample_rate : int, optional
         Checked to be a positive integer when given.
     name : str
         File or track name used in messages.
+    warn : bool
+        Emit the clipping / silence warnings (default); ``False`` checks only
+        the errors (e.g. for synthesised audio that is normalised afterwards).
 
     Returns
     -------
@@ -133,7 +140,11 @@ def validate_audio(audio: np.ndarray, sample_rate: int | None = None, name: str 
     """
     if sample_rate is not None:
         _as_rate(sample_rate, f"{name}: sample rate")
-    audio = np.asarray(audio, dtype=np.float32)
+    audio = np.asarray(audio)
+    if audio.dtype == object or np.iscomplexobj(audio) or not (
+            np.issubdtype(audio.dtype, np.floating) or np.issubdtype(audio.dtype, np.integer)):
+        raise ValueError(f"{name}: audio must hold real numbers, got dtype {audio.dtype}")
+    audio = audio.astype(np.float32, copy=False)
     if audio.ndim != 1:
         raise ValueError(f"{name}: audio must be mono with shape (n_samples,), got {audio.shape}; "
                          "mix channels with sotbench.data.audio.to_mono")
@@ -144,6 +155,8 @@ def validate_audio(audio: np.ndarray, sample_rate: int | None = None, name: str 
         bad = int((~finite).sum())
         raise ValueError(f"{name}: audio contains {bad} NaN/Inf samples (first at sample "
                          f"{int(np.argmin(finite))}); repair or drop the file")
+    if not warn:
+        return audio
     peak = float(np.abs(audio).max())
     if peak < SILENCE_PEAK:
         warnings.warn(f"{name}: audio is silent (peak {peak:.2e} < {SILENCE_PEAK:g}, i.e. -80 dBFS); "
@@ -162,6 +175,46 @@ def _full_scale_runs(audio: np.ndarray) -> np.ndarray:
     mask = np.concatenate([[0], (np.abs(audio) >= CLIP_LEVEL).astype(np.int8), [0]])
     edges = np.diff(mask)
     return np.nonzero(edges == -1)[0] - np.nonzero(edges == 1)[0]
+
+
+class AudioInfo(tuple):
+    """``(n_samples, sample_rate, channels)`` of an audio file; :attr:`duration_s` in seconds."""
+
+    __slots__ = ()
+
+    def __new__(cls, n_samples: int, sample_rate: int, channels: int):
+        return super().__new__(cls, (int(n_samples), int(sample_rate), int(channels)))
+
+    n_samples = property(lambda self: self[0])
+    sample_rate = property(lambda self: self[1])
+    channels = property(lambda self: self[2])
+    duration_s = property(lambda self: self[0] / float(self[1]))
+
+
+def audio_info(path: str | os.PathLike) -> AudioInfo:
+    """Read an audio file's header only: samples per channel, sample rate (Hz), channels.
+
+    Raises
+    ------
+    ValueError
+        Naming the file when it is missing, empty (0 bytes), unreadable or has
+        no samples.
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"audio file {str(path)!r} does not exist")
+    if path.stat().st_size == 0:
+        raise ValueError(f"audio file {str(path)!r} is empty (0 bytes)")
+    try:
+        info = sf.info(str(path))
+    except Exception as exc:  # soundfile raises its own error types
+        raise ValueError(f"cannot read audio file {str(path)!r}: {exc}") from exc
+    if info.frames <= 0 or info.samplerate <= 0:
+        raise ValueError(f"audio file {str(path)!r} has no samples ({info.frames} frames at "
+                         f"{info.samplerate} Hz)")
+    return AudioInfo(info.frames, info.samplerate, info.channels)
 
 
 def decode_wav_bytes(data: bytes, name: str = "audio") -> tuple[np.ndarray, int]:
@@ -207,6 +260,8 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None, *, valid
     label = name or str(path)
     if not path.is_file():
         raise ValueError(f"audio file {str(path)!r} does not exist")
+    if path.stat().st_size == 0:
+        raise ValueError(f"audio file {str(path)!r} is empty (0 bytes)")
     try:
         audio, sr = sf.read(str(path), dtype="float32", always_2d=False)
     except Exception as exc:

@@ -52,7 +52,7 @@ from .audio import load_audio, write_wav_atomic
 from .render import SoundFont, find_soundfont, midi_to_bytes, render_midi, renderer_version
 from .roots import atomic_write_bytes, atomic_write_text, cache_dir
 from .su import read_mirex_multif0, write_mirex_multif0
-from .tracks import LazyTracks, check_track, midi_to_hz, notes_to_frames, regular_grid
+from .tracks import LazyTracks, finish_track, midi_to_hz, notes_to_frames, regular_grid
 
 __all__ = ["ChoraleConfig", "build_chorales_synth", "load_chorales_synth", "chorale_notes",
            "BACH10_PROGRAMS", "DEFAULT_N_CHORALES"]
@@ -310,7 +310,7 @@ def build_chorales_synth(n: int = DEFAULT_N_CHORALES, *, chorales=None, config: 
 
 def load_chorales_synth(root=None, tracks=None, *, n: int = DEFAULT_N_CHORALES, chorales=None,
                         config: ChoraleConfig | None = None, soundfont=None, sample_rate: int | None = None,
-                        cache=None, **config_overrides) -> LazyTracks:
+                        cache=None, skip_incomplete: bool = False, **config_overrides) -> LazyTracks:
     """The ``chorales-synth`` evaluation set (rendered on first use, then cached).
 
     Parameters
@@ -328,6 +328,9 @@ def load_chorales_synth(root=None, tracks=None, *, n: int = DEFAULT_N_CHORALES, 
     config : ChoraleConfig, optional
     sample_rate : int, optional
         Rate of the stored and returned audio (Hz); default 22,050.
+    skip_incomplete : bool
+        Accepted so that every evaluation loader takes the same keywords;
+        without effect (an incomplete cached track is rendered again).
     **config_overrides
         Fields of :class:`ChoraleConfig` (``qpm=``, ``velocity=``, ...).
 
@@ -360,6 +363,8 @@ def load_chorales_synth(root=None, tracks=None, *, n: int = DEFAULT_N_CHORALES, 
                                 meta={"dataset": "chorales-synth", "folder": str(folder),
                                       "instruments": ["violin", "clarinet", "tenor sax", "bassoon"],
                                       **prov})
-        return check_track(track, str(folder / f"{name}.f0.txt"))
+        return finish_track(track, hop_s=cfg.hop_s, open_end=True,
+                            audio_path=folder / f"{name}.wav", annotation_path=folder / f"{name}.f0.txt",
+                            source=str(folder / f"{name}.f0.txt"))
 
     return LazyTracks("chorales-synth", names, load, folder)

@@ -14,6 +14,12 @@ grid ``t_k = k * 256 / 44100`` (``k = 0 .. ceil(duration / hop)``); each
 voiced observation with a positive frequency goes to the nearest frame.
 Both JAMS serialisations are read: ``data`` as a list of observation dicts
 (JAMS >= 0.3) or as a dict of columns.
+
+Layout rules (``docs/datasets.md#guitarset``): a track is complete when its
+JAMS file and its audio exist and are not empty; one without the other is a
+:class:`~sotbench.data.roots.DatasetMalformed` error naming the missing file,
+unless ``skip_incomplete=True``.  The JAMS ``file_metadata.duration`` states
+the recording's length, so durations are compared strictly.
 """
 from __future__ import annotations
 
@@ -24,14 +30,17 @@ from pathlib import Path
 import numpy as np
 
 from ..types import MultiPitchTrack
-from .audio import load_audio
-from .roots import DatasetNotFound, dataset_dir
-from .tracks import LazyTracks, check_track, regular_grid, select_names
+from .audio import audio_info, load_audio
+from .bach10 import _required
+from .roots import DatasetMalformed, dataset_dir, layout_doc
+from .tracks import LazyTracks, finish_track, regular_grid, resolve_incomplete, select_names
 
-__all__ = ["load_guitarset", "read_jams_pitch_contours", "GUITARSET_HOP_S"]
+__all__ = ["load_guitarset", "read_jams_pitch_contours", "GUITARSET_HOP_S", "GUITARSET_SAMPLE_RATE"]
 
 #: Hop of GuitarSet's pitch contours, seconds.
 GUITARSET_HOP_S = 256 / 44100
+#: Sample rate of GuitarSet's audio, Hz (another rate in a file's header is reported as a warning).
+GUITARSET_SAMPLE_RATE = 44100
 _AUDIO = {"mic": ("audio_mono-mic", "_mic.wav"), "mix": ("audio_mono-pickup_mix", "_mix.wav")}
 
 
@@ -67,12 +76,21 @@ def read_jams_pitch_contours(path: str | Path, hop_s: float = GUITARSET_HOP_S,
     ValueError
         Unreadable / non-JSON file, or no ``pitch_contour`` annotation.
     """
+    times, freqs, _, _ = _read_jams(path, hop_s, duration_s)
+    return times, freqs
+
+
+def _read_jams(path, hop_s: float = GUITARSET_HOP_S, duration_s: float | None = None):
+    """:func:`read_jams_pitch_contours` plus the declared duration (or None) and the last observation time."""
     path = Path(path)
     try:
         with open(path, encoding="utf-8") as fh:
             jam = json.load(fh)
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"cannot read JAMS file {str(path)!r}: {exc}") from exc
+    if not isinstance(jam, dict) or not isinstance(jam.get("annotations", []), list):
+        raise ValueError(f"JAMS file {str(path)!r} is not a JAMS object (a JSON object with "
+                         "'annotations')")
     contours = [a for a in jam.get("annotations", []) if a.get("namespace") == "pitch_contour"]
     if not contours:
         raise ValueError(f"JAMS file {str(path)!r} has no 'pitch_contour' annotation; "
@@ -101,8 +119,17 @@ def read_jams_pitch_contours(path: str | Path, hop_s: float = GUITARSET_HOP_S,
             per_string.append(obs)
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"JAMS file {str(path)!r}: malformed pitch_contour observation ({exc})") from exc
+    declared = (jam.get("file_metadata") or {}).get("duration")
+    try:
+        declared = float(declared) if declared is not None else None
+    except (TypeError, ValueError):
+        raise ValueError(f"JAMS file {str(path)!r}: file_metadata.duration {declared!r} is not a "
+                         "number") from None
+    if declared is not None and not (np.isfinite(declared) and declared > 0):
+        raise ValueError(f"JAMS file {str(path)!r}: file_metadata.duration {declared!r} must be a "
+                         "positive number of seconds")
     if duration_s is None:
-        duration_s = (jam.get("file_metadata") or {}).get("duration") or last_time
+        duration_s = declared or last_time
     n = int(np.ceil(float(duration_s) / hop_s)) + 1
     n = max(n, int(np.rint(last_time / hop_s)) + 1)
     frames: list[list[float]] = [[] for _ in range(n)]
@@ -114,11 +141,11 @@ def read_jams_pitch_contours(path: str | Path, hop_s: float = GUITARSET_HOP_S,
                 continue
             used.add(k)
             frames[k].append(f)
-    return regular_grid(n, hop_s), [np.asarray(f, dtype=np.float64) for f in frames]
+    return regular_grid(n, hop_s), [np.asarray(f, dtype=np.float64) for f in frames], declared, last_time
 
 
 def load_guitarset(root=None, tracks=None, *, path=None, sample_rate: int | None = None,
-                   audio: str = "mic") -> LazyTracks:
+                   audio: str = "mic", skip_incomplete: bool = False) -> LazyTracks:
     """GuitarSet tracks with the six strings' pitch contours merged.
 
     Parameters
@@ -130,6 +157,14 @@ def load_guitarset(root=None, tracks=None, *, path=None, sample_rate: int | None
         0) or 1-based indices.
     audio : {"mic", "mix"}
         ``audio_mono-mic`` (default) or ``audio_mono-pickup_mix``.
+    skip_incomplete : bool
+        Skip tracks lacking their audio or JAMS file instead of raising; they
+        are listed in the result's ``skipped`` attribute.
+
+    Raises
+    ------
+    DatasetNotFound, DataPathNotFound, DatasetMalformed
+        As for :func:`sotbench.data.bach10.load_bach10`.
     """
     if audio not in _AUDIO:
         raise ValueError(f"audio must be one of {sorted(_AUDIO)}, got {audio!r}")
@@ -137,22 +172,38 @@ def load_guitarset(root=None, tracks=None, *, path=None, sample_rate: int | None
     ann_dir = base / "annotation"
     audio_dir, suffix = base / _AUDIO[audio][0], _AUDIO[audio][1]
     if not ann_dir.is_dir() or not audio_dir.is_dir():
-        raise DatasetNotFound(f"GuitarSet folder {str(base)!r} must hold 'annotation/<track>.jams' and "
-                              f"'{audio_dir.name}/<track>{suffix}'")
-    available = sorted(p.stem for p in ann_dir.glob("*.jams"))
-    if not available:
-        raise DatasetNotFound(f"GuitarSet folder {str(ann_dir)!r} has no '.jams' files")
+        raise DatasetMalformed(f"GuitarSet folder {str(base)!r} must hold 'annotation/<track>.jams' and "
+                               f"'{audio_dir.name}/<track>{suffix}' (see {layout_doc('guitarset')})")
+    try:
+        with_gt = {p.stem for p in ann_dir.glob("*.jams")}
+        with_audio = {p.name[:-len(suffix)] for p in audio_dir.glob(f"*{suffix}")}
+    except OSError as err:
+        raise DatasetMalformed(f"GuitarSet folder {str(base)!r} cannot be listed ({err})") from err
+    if not with_gt and not with_audio:
+        raise DatasetMalformed(f"GuitarSet folder {str(ann_dir)!r} has no '.jams' files "
+                               f"(see {layout_doc('guitarset')})")
+    problems: dict[str, str] = {}
+    for name in sorted(with_gt | with_audio):
+        wav, jams_path = audio_dir / f"{name}{suffix}", ann_dir / f"{name}.jams"
+        why = [w.replace("lacks '", f"lacks '{p.parent.name}/") for w, p in
+               ((_required(jams_path), jams_path), (_required(wav), wav)) if w]
+        if why:
+            problems[name] = f"track {name!r} in {str(base)!r} " + " and ".join(why)
+    skipped = resolve_incomplete("guitarset", problems, skip_incomplete, n_total=len(with_gt | with_audio))
+    available = sorted((with_gt | with_audio) - set(problems))
     names = select_names(available, tracks, "guitarset")
 
     def load(name: str) -> MultiPitchTrack:
         wav, jams_path = audio_dir / f"{name}{suffix}", ann_dir / f"{name}.jams"
-        if not wav.is_file():
-            raise DatasetNotFound(f"GuitarSet track {name!r} lacks its audio {str(wav)!r}")
+        info = audio_info(wav)
         x, sr = load_audio(wav, sample_rate)
-        times, freqs = read_jams_pitch_contours(jams_path)
+        times, freqs, declared, last_obs = _read_jams(jams_path)
         track = MultiPitchTrack(name=name, audio=x, sample_rate=sr, times_s=times, frequencies_hz=freqs,
                                 meta={"dataset": "guitarset", "audio_path": str(wav),
                                       "annotation_path": str(jams_path), "hop_s": GUITARSET_HOP_S})
-        return check_track(track, str(jams_path))
+        end = max(declared, last_obs) if declared is not None else last_obs
+        return finish_track(track, gt_end_s=end, hop_s=GUITARSET_HOP_S, open_end=declared is None,
+                            audio_path=wav, annotation_path=jams_path, native_sample_rate=info.sample_rate,
+                            expected_sample_rate=GUITARSET_SAMPLE_RATE, source=str(jams_path))
 
-    return LazyTracks("guitarset", names, load, base)
+    return LazyTracks("guitarset", names, load, base, skipped)

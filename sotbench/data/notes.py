@@ -60,6 +60,7 @@ from .audio import write_wav_atomic
 from .nsynth import NSynthNote, load_nsynth
 from .render import SoundFont, find_soundfont, render_midi, renderer_version
 from .roots import atomic_write_text, cache_dir
+from .tracks import hz_to_midi, midi_to_hz
 
 __all__ = ["NotesConfig", "build_notes_synth", "load_notes_synth", "gm_family_source",
            "EXCLUDED_PROGRAMS", "eligible_programs", "NSYNTH_FAMILIES", "NSYNTH_SOURCES",
@@ -74,7 +75,7 @@ NSYNTH_VELOCITIES = (25, 50, 75, 100, 127)
 
 #: GM programs (0-based) without a clear, stable pitch: drawbar / percussive / rock / church organs
 #: (16-19), guitar harmonics (31), timpani (47), orchestra hit (55), synth leads 86-87 and all pads /
-#: effects (86-103, as listed in ../shared/datasets/README.md), and the unpitched or inharmonic
+#: effects (86-103, see docs/datasets.md#notes-synth), and the unpitched or inharmonic
 #: percussion and sound effects (112 tinkle bell, 113 agogo, 115-127: woodblock, taiko, melodic tom,
 #: synth drum, reverse cymbal, fret noise, breath, seashore, bird, telephone, helicopter, applause,
 #: gunshot).  A sweep of TimGM6mb (8 pitches per program, YIN) confirmed: 16-19 and 47 give octave
@@ -176,12 +177,12 @@ def note_pitch_ok(clip: np.ndarray, sample_rate: int, pitch: int, note_off_s: fl
     seg = np.asarray(clip[int(0.1 * sample_rate):int(min(1.3, note_off_s) * sample_rate)])
     if seg.size == 0 or np.abs(seg).max() < 1e-3:
         return False, float("nan")
-    nominal = 440.0 * 2.0 ** ((pitch - 69) / 12.0)
+    nominal = float(midi_to_hz(pitch))
     fmax = min(4200.0, 0.45 * sample_rate, 2.5 * nominal)
     f0, voiced = estimate_f0(seg, sample_rate, fmin=25.0, fmax=max(fmax, 50.0))
     if not np.isfinite(f0) or voiced < 0.5:
         return False, f0
-    return bool(abs(12.0 * np.log2(f0 / nominal)) <= tolerance_semitones), f0
+    return bool(abs(float(hz_to_midi(f0)) - pitch) <= tolerance_semitones), f0
 
 
 def gm_family_source(program: int) -> tuple[str, str]:

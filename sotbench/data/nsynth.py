@@ -11,6 +11,13 @@ records sorted by ``note_str``; audio is read on demand with
 :meth:`NSynthNote.load_audio`.  The default MIDI filter ``(21, 109)``
 (inclusive) is the range paper 002 trained on (A0 .. the top of its
 440-bin, 60-bins-per-octave HCQT).
+
+Layout rules (``docs/datasets.md#nsynth``): a split folder that is absent is
+:class:`~sotbench.data.roots.DatasetNotFound`; a split folder without a valid
+``examples.json``, an entry lacking a required field, or an entry whose WAV
+file is missing or empty is :class:`~sotbench.data.roots.DatasetMalformed`
+naming the file (``skip_incomplete=True`` skips entries without audio and
+lists them in the result's ``skipped`` attribute).
 """
 from __future__ import annotations
 
@@ -21,9 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from .audio import load_audio
-from .roots import DatasetNotFound, dataset_dir
+from .roots import DatasetMalformed, DatasetNotFound, dataset_dir, layout_doc
+from .tracks import midi_to_hz, resolve_incomplete
 
-__all__ = ["NSynthNote", "load_nsynth", "NSYNTH_SPLITS", "NSYNTH_SAMPLE_RATE", "nsynth_split_dir"]
+__all__ = ["NSynthNote", "NSynthNotes", "load_nsynth", "NSYNTH_SPLITS", "NSYNTH_SAMPLE_RATE", "nsynth_split_dir"]
 
 NSYNTH_SPLITS = ("train", "valid", "test")
 NSYNTH_SAMPLE_RATE = 16000
@@ -72,12 +80,22 @@ class NSynthNote:
     @property
     def frequency_hz(self) -> float:
         """Nominal pitch in Hz (A4 = 440 Hz)."""
-        return float(440.0 * 2.0 ** ((self.pitch - 69) / 12.0))
+        return float(midi_to_hz(self.pitch))
 
     def load_audio(self, sample_rate: int | None = None) -> np.ndarray:
         """Read the note as float32 mono, optionally resampled (Hz); shape (n_samples,)."""
         audio, _ = load_audio(self.path, sample_rate, name=self.note_str)
         return audio
+
+
+class NSynthNotes(list):
+    """A list of :class:`NSynthNote` with :attr:`skipped` (note_str -> reason) for incomplete entries."""
+
+    skipped: dict
+
+    def __init__(self, notes=(), skipped=None):
+        super().__init__(notes)
+        self.skipped = dict(skipped or {})
 
 
 def nsynth_split_dir(split: str, root=None, path=None) -> Path:
@@ -89,14 +107,18 @@ def nsynth_split_dir(split: str, root=None, path=None) -> Path:
     else:
         base = dataset_dir("nsynth", root, path)
     d = base / f"nsynth-{split}"
-    if not (d / "examples.json").is_file():
+    if not d.is_dir():
         raise DatasetNotFound(f"NSynth split {split!r} not found: expected {str(d / 'examples.json')!r} "
-                              f"and {str(d / 'audio')!r}/<note_str>.wav")
+                              f"and {str(d / 'audio')!r}/<note_str>.wav (see {layout_doc('nsynth')})")
+    if not (d / "examples.json").is_file():
+        raise DatasetMalformed(f"NSynth split folder {str(d)!r} lacks 'examples.json' "
+                               f"(see {layout_doc('nsynth')})")
     return d
 
 
 def load_nsynth(split: str = "train", root=None, *, path=None, midi_range=(21, 109),
-                families=None, sources=None, limit: int | None = None) -> list[NSynthNote]:
+                families=None, sources=None, limit: int | None = None,
+                skip_incomplete: bool = False) -> NSynthNotes:
     """Read an NSynth split's metadata.
 
     Parameters
@@ -112,28 +134,34 @@ def load_nsynth(split: str = "train", root=None, *, path=None, midi_range=(21, 1
         Keep only these ``instrument_family_str`` / ``instrument_source_str``.
     limit : int, optional
         Keep the first ``limit`` notes (after sorting and filtering).
+    skip_incomplete : bool
+        Skip entries whose WAV file is missing or empty instead of raising
+        (listed in the result's ``skipped``).
 
     Returns
     -------
-    list of NSynthNote
-        Sorted by ``note_str``.  Audio files are not opened here.
+    NSynthNotes
+        A list of :class:`NSynthNote` sorted by ``note_str`` (``.skipped`` =
+        skipped entries).  Audio files are checked to exist, not opened.
 
     Raises
     ------
     DatasetNotFound
-        The split folder or its ``examples.json`` is missing.
-    ValueError
-        ``examples.json`` is not valid JSON or an entry lacks a required field.
+        The split folder is absent.
+    DatasetMalformed
+        ``examples.json`` is missing, not valid JSON, or an entry lacks a
+        required field or its audio file (see ``docs/datasets.md#nsynth``).
     """
     d = nsynth_split_dir(split, root, path)
     ex_path = d / "examples.json"
     try:
         with open(ex_path, encoding="utf-8") as fh:
             examples = json.load(fh)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{str(ex_path)!r} is not valid JSON: {exc}") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetMalformed(f"{str(ex_path)!r} is not valid JSON: {exc}") from exc
     if not isinstance(examples, dict):
-        raise ValueError(f"{str(ex_path)!r} must map note_str -> metadata")
+        raise DatasetMalformed(f"{str(ex_path)!r} must map note_str -> metadata "
+                               f"(see {layout_doc('nsynth')})")
     if midi_range is not None:
         lo, hi = int(midi_range[0]), int(midi_range[1])
         if lo > hi:
@@ -141,17 +169,29 @@ def load_nsynth(split: str = "train", root=None, *, path=None, midi_range=(21, 1
     fam = set(families) if families is not None else None
     src = set(sources) if sources is not None else None
     notes = []
+    problems: dict[str, str] = {}
     for note_str in sorted(examples):
         e = examples[note_str]
-        missing = [k for k in _REQUIRED if k not in e]
+        missing = [k for k in _REQUIRED if k not in e] if isinstance(e, dict) else list(_REQUIRED)
         if missing:
-            raise ValueError(f"{str(ex_path)!r}: entry {note_str!r} lacks {missing}")
-        pitch = int(e["pitch"])
+            raise DatasetMalformed(f"{str(ex_path)!r}: entry {note_str!r} lacks {missing} "
+                                   f"(see {layout_doc('nsynth')})")
+        try:
+            pitch = int(e["pitch"])
+            int(e["velocity"])
+        except (TypeError, ValueError):
+            raise DatasetMalformed(f"{str(ex_path)!r}: entry {note_str!r} has a non-integer pitch "
+                                   f"{e['pitch']!r} or velocity {e['velocity']!r}") from None
         if midi_range is not None and not lo <= pitch <= hi:
             continue
         family = e.get("instrument_family_str", note_str.split("_")[0])
         source = e.get("instrument_source_str", note_str.split("_")[1] if "_" in note_str else "")
         if (fam is not None and family not in fam) or (src is not None and source not in src):
+            continue
+        wav = d / "audio" / f"{note_str}.wav"
+        if not wav.is_file() or wav.stat().st_size == 0:
+            problems[note_str] = (f"entry {note_str!r} of {str(ex_path)!r} has "
+                                  f"{'no' if not wav.is_file() else 'an empty'} audio file {str(wav)!r}")
             continue
         notes.append(NSynthNote(
             note_str=note_str, path=d / "audio" / f"{note_str}.wav", pitch=pitch,
@@ -164,4 +204,6 @@ def load_nsynth(split: str = "train", root=None, *, path=None, midi_range=(21, 1
                 "instrument_source_str", "sample_rate", "qualities_str")}))
         if limit is not None and len(notes) >= limit:
             break
-    return notes
+    skipped = resolve_incomplete("nsynth", problems, skip_incomplete,
+                                 n_total=len(notes) + len(problems))
+    return NSynthNotes(notes, skipped)

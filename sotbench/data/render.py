@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import decode_wav_bytes, resample
+from .audio import decode_wav_bytes, resample, validate_audio
 
 __all__ = ["SoundFont", "find_soundfont", "render_midi", "midi_to_bytes", "renderer_version",
            "DEBIAN_SOUNDFONT", "RENDER_SAMPLE_RATE"]
@@ -175,8 +175,7 @@ def render_midi(midi: bytes, soundfont: SoundFont, sample_rate: int | None = Non
     audio, sr = decode_wav_bytes(wav, "rendered MIDI")
     if audio.ndim == 2:
         audio = audio.mean(axis=1)  # the renderer is stereo by design: no warning
-    if not np.isfinite(audio).all():
-        raise ValueError(f"renderer produced NaN/Inf samples with soundfont {soundfont.name}")
+    audio = validate_audio(audio, sr, f"audio rendered with soundfont {soundfont.name}", warn=False)
     if sample_rate is not None and int(sample_rate) != sr:
         audio = resample(audio, sr, int(sample_rate))
         sr = int(sample_rate)

@@ -12,8 +12,9 @@ Resolution rules (documented once, used by every loader):
      relative to the project root -- this is where CI keeps the real Bach10).
 
   An explicit value or an environment variable that names a missing folder is
-  an error (falling back silently would evaluate on the wrong data).  The
-  chosen root is logged (logger ``sotbench.data``, level INFO).
+  an error (:class:`DataPathNotFound`, whatever the evaluation list: falling
+  back silently would evaluate on the wrong data).  The chosen root is logged
+  (logger ``sotbench.data``, level INFO).
 
 * **Dataset folder** (:func:`dataset_dir`): under the root each dataset sits in
   a folder of its usual name (:data:`DATASET_FOLDERS`, e.g. ``Bach10_v1.1/`` or
@@ -24,9 +25,18 @@ Resolution rules (documented once, used by every loader):
 * **Cache** (:func:`cache_dir`): ``SOTBENCH_CACHE`` or ``~/.cache/sotbench``;
   generated datasets (``chorales-synth``, ``notes-synth``) are written there.
 
-A missing or malformed dataset raises :class:`DatasetNotFound` (a
-``ValueError``) whose message names the path that was expected and the files
-that should be in it.
+Errors (all :class:`DatasetError`, a ``ValueError``; every message names the
+path and points to the dataset's section of ``docs/datasets.md``):
+
+* :class:`DatasetNotFound` -- the dataset is **absent** (no folder of its
+  usual name under the data root, or no data root at all when none was named).
+  A runner may skip such a dataset, and only when the user did not ask for it.
+* :class:`DataPathNotFound` -- a path the **user named** does not exist
+  (``data_root=``, ``$SOTBENCH_DATA_ROOT``, a loader's ``path=`` or
+  ``$SOTBENCH_<NAME>_DIR``).  Always an error.
+* :class:`DatasetMalformed` -- the dataset is **present but broken** (a track
+  folder lacking a file, a stray folder, an unreadable or empty file, audio and
+  ground truth of very different lengths).  Always an error.
 """
 from __future__ import annotations
 
@@ -37,7 +47,8 @@ from pathlib import Path
 from sotbench.io import atomic_write_bytes, atomic_write_text, cache_dir  # re-exported
 
 __all__ = [
-    "DatasetNotFound", "DATASET_FOLDERS", "EXPECTED_LAYOUT", "data_root", "dataset_dir",
+    "DatasetError", "DatasetNotFound", "DataPathNotFound", "DatasetMalformed", "DATASETS_DOC",
+    "layout_doc", "named_data_root", "DATASET_FOLDERS", "EXPECTED_LAYOUT", "data_root", "dataset_dir",
     "cache_dir", "atomic_write_bytes", "atomic_write_text",
 ]
 
@@ -68,8 +79,38 @@ EXPECTED_LAYOUT: dict[str, str] = {
 _ENV_ROOT = "SOTBENCH_DATA_ROOT"
 
 
-class DatasetNotFound(ValueError):
-    """A dataset (or the data root) is missing or does not have the expected layout."""
+#: The project's own description of each dataset's layout (relative to the project root).
+DATASETS_DOC = "docs/datasets.md"
+
+
+def layout_doc(name: str | None = None) -> str:
+    """``"docs/datasets.md#<name>"``: where a dataset's expected layout is described."""
+    return f"{DATASETS_DOC}#{name.lower()}" if name else DATASETS_DOC
+
+
+class DatasetError(ValueError):
+    """Base class of the data errors below (a ``ValueError``: bad input named with its fix)."""
+
+
+class DatasetNotFound(DatasetError):
+    """The dataset is absent: no folder of its usual name under the data root (or no data root).
+
+    The only data error a runner may turn into a skipped dataset, and only for a
+    dataset the user did not name explicitly.
+    """
+
+
+class DataPathNotFound(DatasetError):
+    """A path the user named (``data_root=``, ``$SOTBENCH_DATA_ROOT``, ``path=``,
+    ``$SOTBENCH_<NAME>_DIR``) does not exist.  Always an error, never a skip."""
+
+
+class DatasetMalformed(DatasetError):
+    """The dataset is present but malformed; the message names the offending file or folder.
+
+    Always an error (a loader's ``skip_incomplete=True`` turns tracks with missing
+    files into recorded skips instead; see ``docs/datasets.md``).
+    """
 
 
 def _project_root() -> Path:
@@ -97,24 +138,26 @@ def data_root(explicit: str | os.PathLike | None = None) -> Path:
 
     Raises
     ------
+    DataPathNotFound
+        If ``explicit`` or ``SOTBENCH_DATA_ROOT`` names a missing folder.
     DatasetNotFound
-        If ``explicit`` or ``SOTBENCH_DATA_ROOT`` names a missing folder, or if
-        none of the default locations exists.
+        If nothing was named and none of the default locations exists.
     """
     if explicit is not None and str(explicit).strip():
         path = Path(explicit).expanduser()
         if not path.is_dir():
-            raise DatasetNotFound(
-                f"data root {str(path)!r} (from the data_root setting) is not a directory; "
-                "point data_root= at the folder that holds Bach10_v1.1/, URMP/, Su/, ...")
+            raise DataPathNotFound(
+                f"data root {str(path)!r} (from the data_root setting) does not exist or is not a "
+                "directory; point data_root= at the folder that holds Bach10_v1.1/, URMP/, Su/, ... "
+                f"(see {layout_doc('data-root')})")
         log.info("data root %s (from the data_root setting)", path)
         return path.resolve()
     env = _env_path(_ENV_ROOT)
     if env is not None:
         if not env.is_dir():
-            raise DatasetNotFound(
-                f"data root {str(env)!r} (from ${_ENV_ROOT}) is not a directory; "
-                f"fix or unset {_ENV_ROOT}")
+            raise DataPathNotFound(
+                f"data root {str(env)!r} (from ${_ENV_ROOT}) does not exist or is not a directory; "
+                f"fix or unset {_ENV_ROOT} (see {layout_doc('data-root')})")
         log.info("data root %s (from $%s)", env, _ENV_ROOT)
         return env.resolve()
     candidates = [(Path.cwd() / "data", "./data"),
@@ -128,7 +171,33 @@ def data_root(explicit: str | os.PathLike | None = None) -> Path:
     tried = ", ".join(str(p) for p, _ in candidates)
     raise DatasetNotFound(
         f"no data root found (tried {tried}); set data_root= or ${_ENV_ROOT} to the folder "
-        "holding the datasets (see ../shared/datasets/README.md)")
+        f"holding the datasets (see {layout_doc('data-root')})")
+
+
+def named_data_root(explicit: str | os.PathLike | None = None) -> Path | None:
+    """The data root the user named, checked; ``None`` when none was named.
+
+    Parameters
+    ----------
+    explicit : str or path-like, optional
+        The ``data_root`` config value (``None`` or blank = not named).
+
+    Returns
+    -------
+    Path or None
+        ``data_root(explicit)`` when ``explicit`` or ``$SOTBENCH_DATA_ROOT``
+        is set; ``None`` otherwise (the defaults ``./data`` and
+        ``../shared/datasets`` are not "named": their absence is not an error).
+
+    Raises
+    ------
+    DataPathNotFound
+        The named folder does not exist.  Runners call this before evaluating
+        anything, whatever the evaluation list (even one of generated datasets
+        only), so a mistyped root never goes unnoticed.
+    """
+    named = (explicit is not None and str(explicit).strip()) or _env_path(_ENV_ROOT) is not None
+    return data_root(explicit) if named else None
 
 
 def _known(name: str) -> str:
@@ -164,8 +233,12 @@ def dataset_dir(name: str, root: str | os.PathLike | None = None,
 
     Raises
     ------
+    DataPathNotFound
+        ``override`` or ``SOTBENCH_<NAME>_DIR`` names a missing folder (or
+        ``root`` does, see :func:`data_root`).
     DatasetNotFound
-        Naming the expected path(s) and the files that should be there.
+        The dataset's folder is absent under the root; names the expected
+        path(s) and the files that should be there.
     """
     key = _known(name)
     folders = DATASET_FOLDERS[key]
@@ -175,9 +248,9 @@ def dataset_dir(name: str, root: str | os.PathLike | None = None,
         if value is not None and str(value).strip():
             path = Path(value).expanduser()
             if not path.is_dir():
-                raise DatasetNotFound(
+                raise DataPathNotFound(
                     f"{key} folder {str(path)!r} (from the {source}) does not exist; "
-                    f"it should hold {expected}")
+                    f"it should hold {expected} (see {layout_doc(key)})")
             log.info("%s folder %s (from the %s)", key, path, source)
             return path
     if root is not None and Path(root).name in folders and Path(root).is_dir():
@@ -191,5 +264,5 @@ def dataset_dir(name: str, root: str | os.PathLike | None = None,
     names = " or ".join(f"{str(base / f)!r}" for f in folders)
     raise DatasetNotFound(
         f"{key} not found: expected {names} holding {expected}; "
-        f"set its path setting (path=...) or ${env_var} if it lives elsewhere")
+        f"set its path setting (path=...) or ${env_var} if it lives elsewhere (see {layout_doc(key)})")
 

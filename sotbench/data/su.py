@@ -11,6 +11,13 @@ Tracks: PQ02 PQ03 PS01 PS02 PS03 SQ01 SQ02 SQ03 VS01 VS04 (names such as
 ``ground_truth="notes"`` samples ``gt_Note`` on a 10 ms grid instead
 (frames at ``0.010 k``), as some authors do.  Non-positive values in a
 ``gt_F0`` line are treated as "no pitch".
+
+Layout rules (``docs/datasets.md#su``): a track is complete when both
+``audio/<track>_audio.wav`` and its annotation exist and are not empty; an
+audio file without its annotation or an annotation without its audio is a
+:class:`~sotbench.data.roots.DatasetMalformed` error naming the missing file,
+unless ``skip_incomplete=True``.  The annotations end with the last note, so
+durations are compared with a release tail allowed (``open_end``).
 """
 from __future__ import annotations
 
@@ -19,9 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from ..types import MultiPitchTrack
-from .audio import load_audio
-from .roots import DatasetNotFound, dataset_dir
-from .tracks import LazyTracks, check_track, notes_to_frames, read_numeric_rows, regular_grid, select_names
+from .audio import audio_info, load_audio
+from .bach10 import _required
+from .roots import DatasetMalformed, dataset_dir, layout_doc
+from .tracks import (LazyTracks, finish_track, notes_to_frames, read_numeric_rows, regular_grid,
+                     resolve_incomplete, select_names)
 
 __all__ = ["load_su", "read_mirex_multif0", "read_note_list", "write_mirex_multif0"]
 
@@ -82,7 +91,7 @@ def read_note_list(path: str | Path) -> np.ndarray:
 
 
 def load_su(root=None, tracks=None, *, path=None, sample_rate: int | None = None,
-            ground_truth: str = "f0", hop_s: float = 0.010) -> LazyTracks:
+            ground_truth: str = "f0", hop_s: float = 0.010, skip_incomplete: bool = False) -> LazyTracks:
     """Su dataset tracks with multi-pitch ground truth.
 
     Parameters
@@ -96,36 +105,65 @@ def load_su(root=None, tracks=None, *, path=None, sample_rate: int | None = None
         ``"notes"``: ``gt_Note`` sampled at ``hop_s`` (frames ``hop_s * k``).
     hop_s : float
         Grid for ``ground_truth="notes"``, seconds.
+    skip_incomplete : bool
+        Skip tracks lacking their audio or annotation instead of raising; they
+        are listed in the result's ``skipped`` attribute.
+
+    Raises
+    ------
+    DatasetNotFound, DataPathNotFound, DatasetMalformed
+        As for :func:`sotbench.data.bach10.load_bach10`.
     """
     if ground_truth not in ("f0", "notes"):
         raise ValueError(f"ground_truth must be 'f0' or 'notes', got {ground_truth!r}")
+    hop_s = float(hop_s)
+    if not hop_s > 0 or not np.isfinite(hop_s):
+        raise ValueError(f"hop_s must be a positive number of seconds, got {hop_s!r}")
     base = dataset_dir("su", root, path)
     audio_dir = base / "audio"
     gt_dir, suffix = (base / "gt_F0", "_F0.txt") if ground_truth == "f0" else (base / "gt_Note", "_note.txt")
     if not audio_dir.is_dir() or not gt_dir.is_dir():
-        raise DatasetNotFound(f"Su folder {str(base)!r} must hold 'audio/<track>_audio.wav' and "
-                              f"'{gt_dir.name}/<track>{suffix}'")
-    available = sorted(p.name[:-len("_audio.wav")] for p in audio_dir.glob("*_audio.wav"))
-    if not available:
-        raise DatasetNotFound(f"Su folder {str(audio_dir)!r} has no '<track>_audio.wav' files")
+        raise DatasetMalformed(f"Su folder {str(base)!r} must hold 'audio/<track>_audio.wav' and "
+                               f"'{gt_dir.name}/<track>{suffix}' (see {layout_doc('su')})")
+    try:
+        with_audio = {p.name[:-len("_audio.wav")] for p in audio_dir.glob("*_audio.wav")}
+        with_gt = {p.name[:-len(suffix)] for p in gt_dir.glob(f"*{suffix}")}
+    except OSError as err:
+        raise DatasetMalformed(f"Su folder {str(base)!r} cannot be listed ({err})") from err
+    if not with_audio and not with_gt:
+        raise DatasetMalformed(f"Su folder {str(audio_dir)!r} has no '<track>_audio.wav' files "
+                               f"(see {layout_doc('su')})")
+    problems: dict[str, str] = {}
+    for name in sorted(with_audio | with_gt):
+        wav, gt_path = audio_dir / f"{name}_audio.wav", gt_dir / f"{name}{suffix}"
+        why = [w for w in (_required(wav), _required(gt_path)) if w]
+        if why:
+            problems[name] = f"track {name!r} in {str(base)!r} " + " and ".join(
+                w.replace("lacks '", f"lacks '{p.parent.name}/") for w, p in zip(why, (wav, gt_path)))
+    available = sorted((with_audio | with_gt) - set(problems))
+    skipped = resolve_incomplete("su", problems, skip_incomplete, n_total=len(with_audio | with_gt))
     names = select_names(available, tracks, "su")
 
     def load(name: str) -> MultiPitchTrack:
         wav, gt_path = audio_dir / f"{name}_audio.wav", gt_dir / f"{name}{suffix}"
-        if not gt_path.is_file():
-            raise DatasetNotFound(f"Su track {name!r} lacks its annotation {str(gt_path)!r}")
+        info = audio_info(wav)
         audio, sr = load_audio(wav, sample_rate)
         if ground_truth == "f0":
             times, freqs = read_mirex_multif0(gt_path)
+            end = float(times[-1])
         else:
             notes = read_note_list(gt_path)
             n = int(np.floor(max(len(audio) / sr, notes[:, 1].max()) / hop_s)) + 1
             times = regular_grid(n, hop_s)
             freqs = notes_to_frames(notes[:, 0], notes[:, 1], notes[:, 2], times)
+            end = float(notes[:, 1].max())
         track = MultiPitchTrack(name=name, audio=audio, sample_rate=sr, times_s=times,
                                 frequencies_hz=freqs,
                                 meta={"dataset": "su", "audio_path": str(wav),
                                       "annotation_path": str(gt_path), "ground_truth": ground_truth})
-        return check_track(track, str(gt_path))
+        hop = float(np.median(np.diff(times))) if len(times) > 1 else hop_s
+        return finish_track(track, gt_end_s=end, hop_s=hop, open_end=True, audio_path=wav,
+                            annotation_path=gt_path, native_sample_rate=info.sample_rate,
+                            source=str(gt_path))
 
-    return LazyTracks("su", names, load, base)
+    return LazyTracks("su", names, load, base, skipped)

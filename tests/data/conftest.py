@@ -13,6 +13,8 @@ import pytest
 import soundfile as sf
 
 SR = 44100
+#: Length of the Bach10 fixture mixes: 50 ground-truth frames of 46 ms every 10 ms.
+BACH10_FIXTURE_S = 0.54
 
 
 def tone(freqs, duration_s=1.0, sr=SR, amp=0.2):
@@ -41,7 +43,10 @@ def isolated_env(monkeypatch, tmp_path):
 
 @pytest.fixture
 def bach10_root(tmp_path):
-    """Bach10_v1.1 with two tracks: 1 s mixes and hand-written GTF0s (4 x 50, MIDI, zeros)."""
+    """Bach10_v1.1 with two tracks: 0.54 s mixes and hand-written GTF0s (4 x 50, MIDI, zeros).
+
+    As in the real v1.1 files, the last frame (centre 0.023 + 0.49 s, 46 ms long) ends at the end of the mix.
+    """
     import scipy.io
 
     root = tmp_path / "root"
@@ -56,14 +61,14 @@ def bach10_root(tmp_path):
         gt[3, :] = 48.0
         gt[3, 25] = 0.0                     # one silent frame of the bassoon
         scipy.io.savemat(str(d / f"{name}-GTF0s.mat"), {"GTF0s": gt})
-        sf.write(str(d / f"{name}.wav"), tone([523.25, 196.0]), SR, subtype="PCM_16")
+        sf.write(str(d / f"{name}.wav"), tone([523.25, 196.0], BACH10_FIXTURE_S), SR, subtype="PCM_16")
         gts[name] = gt
     return root, gts
 
 
 @pytest.fixture
 def urmp_root(tmp_path):
-    """URMP/Dataset with one duet whose two F0 files have different lengths."""
+    """URMP/Dataset with one duet (48 kHz) whose two F0 files have different lengths (the second one 50 ms short)."""
     root = tmp_path / "root"
     name = "01_Jupiter_vn_cl"
     d = root / "URMP" / "Dataset" / name
@@ -74,8 +79,8 @@ def urmp_root(tmp_path):
     f2 = np.full(25, 293.66)
     np.savetxt(d / "F0s_1_vn_01_Jupiter.txt", np.c_[t1, f1], fmt="%.3f\t%.2f")
     np.savetxt(d / "F0s_2_cl_01_Jupiter.txt", np.c_[t2, f2], fmt="%.3f\t%.2f")
-    sf.write(str(d / f"AuMix_{name}.wav"), tone([440.0, 293.66], 0.4), SR, subtype="PCM_16")
-    sf.write(str(d / f"AuSep_1_vn_01_Jupiter.wav"), tone(440.0, 0.4), SR, subtype="PCM_16")
+    sf.write(str(d / f"AuMix_{name}.wav"), tone([440.0, 293.66], 0.34, 48000), 48000, subtype="PCM_16")
+    sf.write(str(d / f"AuSep_1_vn_01_Jupiter.wav"), tone(440.0, 0.34, 48000), 48000, subtype="PCM_16")
     return root, name, (t1, f1), (t2, f2)
 
 

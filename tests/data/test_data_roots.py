@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sotbench.data import roots
-from sotbench.data.roots import DatasetNotFound, cache_dir, data_root, dataset_dir
+from sotbench.data.roots import DataPathNotFound, DatasetNotFound, cache_dir, data_root, dataset_dir
 
 
 def test_explicit_beats_env_and_defaults(isolated_env, tmp_path, monkeypatch, caplog):
@@ -35,10 +35,10 @@ def test_missing_roots_are_errors(isolated_env, tmp_path, monkeypatch):
     monkeypatch.setattr(roots, "_project_root", lambda: tmp_path / "nowhere" / "proj")
     with pytest.raises(DatasetNotFound, match="no data root found"):
         data_root()
-    with pytest.raises(DatasetNotFound, match="data_root setting"):
+    with pytest.raises(DataPathNotFound, match="data_root setting"):
         data_root(tmp_path / "missing")
     monkeypatch.setenv("SOTBENCH_DATA_ROOT", str(tmp_path / "missing-env"))
-    with pytest.raises(DatasetNotFound, match="SOTBENCH_DATA_ROOT"):
+    with pytest.raises(DataPathNotFound, match="SOTBENCH_DATA_ROOT"):
         data_root()
     assert issubclass(DatasetNotFound, ValueError)
 
@@ -65,7 +65,7 @@ def test_dataset_dir_errors_name_expected_path_and_files(isolated_env, tmp_path)
         dataset_dir("guitarset", root)
     msg = str(err.value)
     assert str(root.resolve() / "GuitarSet") in msg and "annotation" in msg and "audio_mono-mic" in msg
-    with pytest.raises(DatasetNotFound, match="does not exist"):
+    with pytest.raises(DataPathNotFound, match="does not exist"):
         dataset_dir("su", root, override=tmp_path / "nope")
     with pytest.raises(ValueError, match="did you mean 'bach10'"):
         dataset_dir("bach1O", root)
