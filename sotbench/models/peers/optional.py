@@ -2,11 +2,10 @@
 
 torchcrepe and pesto import ``torchaudio`` at module level but use it only to
 read audio files, which sotbench never asks them to do (arrays are passed in).
-The PyPI torchaudio wheel does not load with every CPU torch build, so when
-``import torchaudio`` fails, :func:`torchaudio_guard` places a stand-in module
-in ``sys.modules`` *only while importing the peer package* and removes it right
-after; the stand-in has a single ``load`` function that raises an explanatory
-``ImportError``.  Nothing else in the process sees it.
+When ``import torchaudio`` fails, :func:`torchaudio_guard` (built on
+:func:`sotbench.optional.torchaudio_guard`) places a stand-in module in
+``sys.modules`` *only while importing the peer package*; the stand-in has a
+single ``load`` function that raises an explanatory ``ImportError``.
 """
 from __future__ import annotations
 
@@ -21,6 +20,8 @@ import warnings
 from typing import Any, Callable, Iterator
 
 from sotbench.models.base import ModelUnavailable
+from sotbench.optional import stand_in_module
+from sotbench.optional import torchaudio_guard as _torchaudio_guard
 
 __all__ = [
     "INSTALL_COMMAND",
@@ -71,48 +72,20 @@ def check_version(dist: str) -> str:
 
 
 def _torchaudio_stand_in(reason: str) -> types.ModuleType:
-    shim = types.ModuleType("torchaudio")
-    shim.__doc__ = ("sotbench stand-in for torchaudio, present only while a peer package is "
-                    "imported; the real torchaudio failed to import: " + reason)
-    shim.__sotbench_stand_in__ = True  # type: ignore[attr-defined]
-
     def load(*args: Any, **kwargs: Any) -> None:  # the only attribute the peers touch
         raise ImportError(
             "torchaudio is not usable in this environment (" + reason + "); sotbench passes "
             "audio arrays to the peer models instead of file names")
 
-    shim.load = load  # type: ignore[attr-defined]
-    return shim
+    return stand_in_module(reason, "a peer package", load=load)
 
 
-@contextlib.contextmanager
-def torchaudio_guard() -> Iterator[None]:
-    """Make ``import torchaudio`` succeed during the block if it fails otherwise.
+def torchaudio_guard() -> contextlib.AbstractContextManager[None]:
+    """Make ``import torchaudio`` succeed while a peer imports (:func:`sotbench.optional.torchaudio_guard`).
 
-    If the real torchaudio imports, nothing is changed.  Otherwise a stand-in
-    with only ``load`` (raising ``ImportError``) is placed in ``sys.modules``
-    for the duration of the block and removed afterwards, so only modules
-    imported inside the block hold a reference to it.
+    The stand-in has only ``load``, which raises ``ImportError``.
     """
-    try:
-        import torchaudio  # noqa: F401
-    except Exception as err:  # ImportError, or OSError from a wheel built for another torch
-        reason = f"{type(err).__name__}: {err}".splitlines()[0][:200]
-    else:
-        yield
-        return
-    shim = _torchaudio_stand_in(reason)
-    missing = object()
-    previous = sys.modules.get("torchaudio", missing)
-    sys.modules["torchaudio"] = shim
-    try:
-        yield
-    finally:
-        if sys.modules.get("torchaudio") is shim:
-            if previous is missing:
-                del sys.modules["torchaudio"]
-            else:  # e.g. a None entry that blocks the import on purpose
-                sys.modules["torchaudio"] = previous  # type: ignore[assignment]
+    return _torchaudio_guard(_torchaudio_stand_in)
 
 
 @contextlib.contextmanager
