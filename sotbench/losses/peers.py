@@ -16,8 +16,8 @@ Install it with ``bash scripts/install-peers.sh`` (pinned, ``--no-deps``).  The
 package declares ``torchaudio``, whose wheel does not load with the CPU torch
 used here; it imports it at module level but uses it only for its mel
 transform.  :func:`import_sot_loss` therefore places a stand-in ``torchaudio``
-in ``sys.modules`` *only while importing the package* (as the peer models do,
-see ``sotbench.models.peers``); the stand-in's ``transforms.MelSpectrogram``
+in ``sys.modules`` *only while importing the package* (:func:`sotbench.optional.torchaudio_guard`,
+as for the peer models); the stand-in's ``transforms.MelSpectrogram``
 raises ``ImportError`` naming the reason.  Everything else in the package
 (STFT, CQT/VQT, identity transforms, ``wasserstein_1d``) works.
 
@@ -65,17 +65,18 @@ Differences by design (each tested in the oracle tests):
 """
 from __future__ import annotations
 
-import contextlib
 import importlib
 import importlib.metadata
 import importlib.util
 import sys
 import types
 import warnings
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import torch
 from torch import nn
+
+from sotbench.optional import stand_in_module, torchaudio_guard
 
 __all__ = ["LossUnavailable", "SOT_LOSS_DIST", "SOT_LOSS_VERSION", "INSTALL_COMMAND",
            "import_sot_loss", "sot_loss_available", "SOTLossPeer"]
@@ -111,43 +112,14 @@ def sot_loss_available() -> tuple[bool, str]:
 
 
 def _torchaudio_stand_in(reason: str) -> types.ModuleType:
-    shim = types.ModuleType("torchaudio")
-    shim.__doc__ = ("sotbench stand-in for torchaudio, present only while sot-loss is imported; "
-                    "the real torchaudio failed to import: " + reason)
-    shim.__sotbench_stand_in__ = True  # type: ignore[attr-defined]
-
     class MelSpectrogram:  # the only torchaudio name sot-loss uses
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             raise ImportError(
                 "sot-loss's mel transform needs torchaudio, which is not usable here ("
                 + reason + "); use sotbench's mel SOT loss instead")
 
-    shim.transforms = types.SimpleNamespace(MelSpectrogram=MelSpectrogram)  # type: ignore[attr-defined]
-    return shim
-
-
-@contextlib.contextmanager
-def _torchaudio_guard() -> Iterator[None]:
-    """Make ``import torchaudio`` succeed inside the block when the real one fails."""
-    try:
-        import torchaudio  # noqa: F401
-    except Exception as err:  # ImportError, or OSError from a wheel built for another torch
-        reason = f"{type(err).__name__}: {err}".splitlines()[0][:200]
-    else:
-        yield
-        return
-    shim = _torchaudio_stand_in(reason)
-    missing = object()
-    previous = sys.modules.get("torchaudio", missing)
-    sys.modules["torchaudio"] = shim
-    try:
-        yield
-    finally:
-        if sys.modules.get("torchaudio") is shim:
-            if previous is missing:
-                del sys.modules["torchaudio"]
-            else:
-                sys.modules["torchaudio"] = previous  # type: ignore[assignment]
+    return stand_in_module(reason, "sot-loss",
+                           transforms=types.SimpleNamespace(MelSpectrogram=MelSpectrogram))
 
 
 def import_sot_loss() -> types.ModuleType:
@@ -164,7 +136,7 @@ def import_sot_loss() -> types.ModuleType:
     if why:
         warnings.warn(f"{why}; the settings correspondence may not hold", stacklevel=2)
     try:
-        with _torchaudio_guard():
+        with torchaudio_guard(_torchaudio_stand_in):
             return importlib.import_module("sot.losses")
     except Exception as err:  # ImportError, or a broken install
         raise _unavailable(f"import sot.losses failed: {type(err).__name__}: {err}") from err
