@@ -88,10 +88,9 @@ def test_cutoff_equals_the_papers_formula():
 @given(f0s=st.lists(st.floats(40.0, 1950.0), min_size=2, max_size=2),
        shift=st.floats(0.8, 1.25), n_fft=st.sampled_from([512, 1024]),
        fmin=st.floats(20.0, 100.0), seed=st.integers(0, 1000))
-def test_log_mode_equals_pot_on_log_positions_and_really_applies(f0s, shift, n_fft, fmin, seed):
+def test_log_mode_equals_pot_on_log_positions(f0s, shift, n_fft, fmin, seed):
     pred = harmonic([f * shift for f in f0s], seed=seed)
     target = harmonic(f0s, seed=seed + 1)
-    lin = SOTLoss(n_fft, cutoff=False)
     log = SOTLoss(n_fft, cutoff=False, positions="log", log_fmin=fmin, log_fmax=7750.0)
     bins = n_fft // 2
     sp = spectrogram(pred, n_fft, 256, window="flattop", power=True)[..., 1:].reshape(-1, bins)
@@ -102,8 +101,29 @@ def test_log_mode_equals_pot_on_log_positions_and_really_applies(f0s, shift, n_f
     got = log.frame_losses(pred, target).reshape(-1)
     torch.testing.assert_close(got, ref, rtol=1e-9, atol=1e-14)
     torch.testing.assert_close(log.positions, x)
-    if abs(shift - 1.0) > 0.05:  # the log mode really takes effect
-        assert not torch.allclose(log(pred, target), lin(pred, target), rtol=1e-2)
+
+
+@pytest.mark.parametrize("cutoff", [False, True])
+def test_log_mode_really_applies_same_hz_shift_low_and_high(cutoff):
+    """The same 200 Hz shift at 300 Hz and at 6 kHz: equal cost in linear positions
+    (``(df / f_Nyquist)**2`` within 0.3 squared bin widths, as in the shift test
+    below), unequal in log positions, where each cost is the squared pitch
+    distance ``((midi(f + df) - midi(f)) / range)**2`` (analytic ratio ~243).  The
+    flattop main lobe spreads each peak over +-2.5 bins (+-39 Hz at n_fft 1024),
+    which moves the log cost of a pair by less than 5 %."""
+    n_fft, df, lo, hi = 1024, 200.0, 40.0, 7750.0
+    lin = SOTLoss(n_fft, cutoff=cutoff)
+    log = SOTLoss(n_fft, cutoff=cutoff, positions="log", log_fmin=lo, log_fmax=hi)
+    bin_w = (SR / n_fft) / NYQ
+    costs = {}
+    for f in (300.0, 6000.0):
+        ref, shifted = sines([f]), sines([f + df], [0.3])
+        w_lin, w_log = float(lin(shifted, ref)), float(log(shifted, ref))
+        assert abs(w_lin - (df / NYQ) ** 2) <= 0.3 * bin_w ** 2
+        analytic = ((hz_to_midi(f + df) - hz_to_midi(f)) / (hz_to_midi(hi) - hz_to_midi(lo))) ** 2
+        assert w_log == pytest.approx(analytic, rel=0.05)
+        costs[f] = (w_lin, w_log)
+    assert costs[300.0][1] > 100 * costs[6000.0][1]
 
 
 def test_log_dc_merge_moves_dc_energy_to_the_first_bin():
