@@ -1,42 +1,66 @@
-"""Leaderboard renderer: golden files, aggregation over seeds, published rows, errors.
+"""Leaderboard renderer: golden files, intervals, paired differences, published rows, exports, errors.
 
 Regenerate the golden files after an intended change with
-``SOTBENCH_UPDATE_GOLDEN=1 pytest tests/report``.
+``SOTBENCH_UPDATE_GOLDEN=1 pytest tests/report/test_leaderboard.py`` and review the diff.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from sotbench.report.leaderboard import render_reports
+from sotbench.report import stats
+from sotbench.report.leaderboard import build_leaderboard, read_leaderboard_csv, render_reports
 
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def _result(task, model, loss, seed, metrics, **extra):
+def _result(task, model, loss, seed, metrics, per_item=None, **extra):
     return {
         "task": task, "model": model, "loss": loss, "seed": seed, "budget": "cpu", "status": "completed",
         "git": {"commit": "0123456789abcdef", "dirty": False}, "started": "2026-11-21T07:00:00+00:00",
-        "device": {"type": "cpu", "name": "Test CPU"}, "metrics": metrics, "main_score": "rpa",
-        "direction": "max", "extra": extra,
+        "device": {"type": "cpu", "name": "Test CPU"}, "metrics": metrics, "main_score": next(iter(metrics)),
+        "direction": "max", "per_item": per_item or {}, "extra": extra,
     }
+
+
+def _tracks(ds, accs, p=None, r=None):
+    return {f"{ds}/t{i}": {"p": (p or accs)[i], "r": (r or accs)[i], "acc": a, "f1": a, "ref_empty": False}
+            for i, a in enumerate(accs)}
+
+
+HCQT_BACH10 = [25.0, 30.0, 35.0, 28.0, 32.0]
+BP_BACH10 = [68.0, 71.0, 70.5, 69.0, 71.0]
+
+
+def _examples(lsd, rpa):
+    return {f"{i:04d}": {"lsd_db": a, "rpa": b, "rca": 99.0, "od": 0.0} for i, (a, b) in enumerate(zip(lsd, rpa))}
 
 
 def write_fixture_results(root: Path) -> None:
     runs = [
         _result("synth-ae", "harmonic-ae", "sot-2048", 42, {"lsd_db": 20.0, "rpa": 90.0, "rca": 99.0, "od": 0.0},
+                _examples([18.0, 20.0, 22.0], [80.0, 90.0, 100.0]),
                 curves={"val_step": [0, 10, 20], "val_lsd_db": [60.0, 40.0, 20.0]}),
         _result("synth-ae", "harmonic-ae", "sot-2048", 123, {"lsd_db": 30.0, "rpa": 60.0, "rca": 97.0, "od": -0.5},
+                _examples([28.0, 30.0, 32.0], [50.0, 60.0, 70.0]),
                 curves={"val_step": [0, 10, 20], "val_lsd_db": [61.0, 45.0, 30.0]}),
-        _result("synth-ae", "harmonic-ae", "mss-lin", 42, {"lsd_db": 55.0, "rpa": 1.0, "rca": 4.0, "od": -2.0}),
-        _result("mpe", "hcqt-h1", None, 0, {"bach10/p": 50.0, "bach10/r": 40.0, "bach10/acc": 30.0,
+        _result("synth-ae", "harmonic-ae", "mss-lin", 42, {"lsd_db": 55.0, "rpa": 1.0, "rca": 4.0, "od": -2.0},
+                _examples([50.0, 55.0, 60.0], [0.0, 1.0, 2.0])),
+        _result("mpe", "hcqt-h1", None, 0, {"bach10/p": 50.0, "bach10/r": 40.0, "bach10/acc": float(np.mean(HCQT_BACH10)),
                                               "chorales-synth/p": 55.5, "chorales-synth/r": 44.4,
-                                              "chorales-synth/acc": 33.3, "rtf": 0.0123}, threshold=0.5),
-        _result("mpe", "basic-pitch", None, 0, {"bach10/p": 90.2, "bach10/r": 75.7, "bach10/acc": 69.9,
-                                                  "rtf": 0.03}, threshold=0.3),
+                                              "chorales-synth/acc": 33.3, "rtf": 0.0123},
+                {**_tracks("bach10", HCQT_BACH10), **_tracks("chorales-synth", [33.3, 30.0, 36.6])},
+                threshold=0.5, evaluated=["bach10", "chorales-synth"]),
+        _result("mpe", "basic-pitch", None, 0, {"bach10/p": 90.2, "bach10/r": 75.7,
+                                                  "bach10/acc": float(np.mean(BP_BACH10)), "rtf": 0.03},
+                _tracks("bach10", BP_BACH10), threshold=0.3, evaluated=["bach10"]),
+        {**_result("toy-task", "toy", None, 1, {"score": 0.5, "lsd_db": 3.0}), "dataset": "toyset"},
     ]
     for run in runs:
         folder = root / run["task"] / run["model"] / (run["loss"] or "-") / f"seed{run['seed']}"
@@ -55,7 +79,7 @@ def rendered(tmp_path):
     return tmp_path / "reports"
 
 
-@pytest.mark.parametrize("name", ["leaderboard.md", "leaderboard.html"])
+@pytest.mark.parametrize("name", ["leaderboard.md", "leaderboard.html", "leaderboard.tex", "leaderboard.csv"])
 def test_matches_golden_file(rendered, name):
     text = (rendered / name).read_text()
     golden = GOLDEN / name
@@ -64,18 +88,101 @@ def test_matches_golden_file(rendered, name):
     assert text == golden.read_text(), f"{name} changed; if intended, regenerate (see module docstring)"
 
 
-def test_aggregates_over_seeds_and_ignores_failed_runs(rendered):
-    md = (rendered / "leaderboard.md").read_text()
-    row = next(line for line in md.splitlines() if line.startswith("| sot-2048 | sotbench"))
-    # mean (sample std) of (20, 30) = 25.0 (7.1); RPA (90, 60) = 75.0 (21.2); the failed seed 7 is ignored
-    assert "| 42,123 |" in row and "25.0 (7.1)" in row and "75.0 (21.2)" in row
+def _row(md: str, start: str) -> list[str]:
+    line = next(line for line in md.splitlines() if re.match(r"\|\s*" + re.escape(start) + r"\s*\|", line))
+    return [c.strip() for c in line.strip("|").split("|")]
 
 
-def test_published_rows_are_marked_and_cited(rendered):
+def test_synth_ae_interval_over_seeds_and_single_seed_dash(rendered):
     md = (rendered / "leaderboard.md").read_text()
-    assert "| sot-2048 | published [1] | paper | 25000 x 64 | n/a | 5 | 23.5 (3.5) | 75.0 (43.2)" in md
-    assert "| Basic-Pitch | published [2] |" in md and "90.2 | 75.7 | 70.0" in md
+    row = _row(md, "sot-2048")
+    assert row[1] == "sotbench" and row[4] == "42,123"  # the failed seed 7 is ignored
+    iv = stats.t_ci([20.0, 30.0])
+    assert row[5] == f"25.0 [{iv.low:.1f}, {iv.high:.1f}]"
+    single = _row(md, "mss-lin")
+    assert single[5] == "55.0 [–]" and "(0.0)" not in md
+
+
+def test_mpe_cells_are_bootstrap_intervals_over_tracks(rendered):
+    md = (rendered / "leaderboard.md").read_text()
+    bach10 = md.split("### mpe: bach10")[1].split("### ")[0]
+    row = _row(bach10, "hcqt-h1")
+    iv = stats.bootstrap_ci(HCQT_BACH10)
+    assert row[4] == "5" and row[7] == f"{iv.mean:.1f} [{iv.low:.1f}, {iv.high:.1f}]"
+    # reference = best measured Acc (basic-pitch); paired difference over the same 5 tracks
+    assert "Reference row: `basic-pitch` (best measured Acc)" in bach10
+    res = stats.paired_bootstrap(HCQT_BACH10, BP_BACH10)
+    assert row[8] == f"{res.delta.mean:+.1f} [{res.delta.low:.1f}, {res.delta.high:.1f}] *"
+    assert row[9] == f"{res.p_wilcoxon:.3f}"
+    assert _row(bach10, "basic-pitch")[8] == "reference"
+
+
+def test_reference_is_selectable(tmp_path):
+    write_fixture_results(tmp_path / "results")
+    sections, frame = build_leaderboard(tmp_path / "results", tmp_path / "out", plots=False, reference="hcqt-h1")
+    deltas = frame[(frame.metric == "delta_acc") & (frame.dataset == "bach10")]
+    assert list(deltas.reference) == ["hcqt-h1"] and deltas.delta.iloc[0] > 0 and bool(deltas.significant.iloc[0])
+
+
+def test_published_rows_beside_measured_rows_and_absent_datasets_folded(rendered):
+    md = (rendered / "leaderboard.md").read_text()
+    lines = [line for line in md.splitlines() if line.startswith("| basic-pitch ")]
+    assert "sotbench" in lines[0] and "published [2]: Basic-Pitch" in lines[1]
+    assert md.index(lines[0]) + len(lines[0]) + 1 == md.index(lines[1])  # adjacent
+    assert "| sot-2048 | published [1] |" in re.sub(r"\s+\|", " |", md)
     assert "[1] Torres, Peeters, Richard" in md and "[2] Cwitkowitz, Duan" in md
+    folded = md.split("<details>")[1].split("</details>")[0]
+    assert "urmp" in folded and "guitarset" in folded and "bach10 P/R/Acc" not in folded
+
+
+def test_synth_ae_paired_by_seed_and_example(rendered):
+    md = (rendered / "leaderboard.md").read_text()
+    by_seed = _row(md, "sot-2048 − mss-lin")
+    assert by_seed[2] == "seeds" and by_seed[3] == "1" and by_seed[4] == "-35.0 [–]"
+    examples = [line for line in md.splitlines() if "test examples, seed 42" in line][0]
+    res = stats.paired_bootstrap([18.0, 20.0, 22.0], [50.0, 55.0, 60.0])
+    assert f"{res.delta.mean:+.1f} [{res.delta.low:.1f}, {res.delta.high:.1f}] *" in examples
+
+
+def test_csv_round_trips_and_has_provenance(tmp_path):
+    write_fixture_results(tmp_path / "results")
+    render_reports(tmp_path / "results", tmp_path / "reports", plots=False)
+    _, frame = build_leaderboard(tmp_path / "results", tmp_path / "reports", plots=False)
+    back = read_leaderboard_csv(tmp_path / "reports" / "leaderboard.csv")
+    pd.testing.assert_frame_equal(back, frame, check_exact=True)
+    acc = back[(back.model == "hcqt-h1") & (back.dataset == "bach10") & (back.metric == "acc")].iloc[0]
+    assert acc.n == 5 and acc.n_kind == "tracks" and acc.ci_low < acc.value < acc.ci_high
+    assert acc.commit == "0123456789abcdef" and acc.result_path == "mpe/hcqt-h1/-/seed0/result.json"
+    pub = back[(back.source == "published") & (back.label == "Basic-Pitch") & (back.metric == "acc")]
+    assert set(pub.dataset) == {"bach10"} and pub.value.iloc[0] == 70.0 and pub.citation.iloc[0].startswith("Cwit")
+
+
+def test_latex_is_booktabs_and_escaped(rendered):
+    tex = (rendered / "leaderboard.tex").read_text()
+    assert tex.count(r"\toprule") == tex.count(r"\bottomrule") >= 4 and r"\midrule" in tex
+    body = "\n".join(line for line in tex.splitlines() if not line.startswith("%"))
+    assert re.search(r"(?<!\\)%", body) is None and "dB\\textsuperscript{2}" in body
+
+
+def test_html_sortable_linked_code_and_self_contained(rendered):
+    page = (rendered / "leaderboard.html").read_text()
+    assert 'class="sortable"' in page and "<script>" in page and "sbSort" in page
+    assert "http://" not in page and "https://" not in page  # nothing fetched at view time
+    assert "<code>sotbench report</code>" in page and "`" not in page.split("<script>")[0]
+    links = re.findall(r'<a href="([^"]+)">result.json</a>', page)
+    assert links and all((rendered / link).resolve().is_file() for link in links)
+    assert 'class="published"' in page
+
+
+def test_lsd_is_labelled_db_squared_everywhere(rendered):
+    for name in ("leaderboard.md", "leaderboard.html"):
+        text = (rendered / name).read_text()
+        assert "LSD [dB]" not in text and "LSD [dB²]" in text and "squared" in text
+
+
+def test_other_tasks_get_a_generic_section(rendered):
+    md = (rendered / "leaderboard.md").read_text()
+    assert "## toy-task" in md and "0.500 [–]" in md and "lsd_db [dB²]" in md
 
 
 def test_plots_are_written(rendered):
