@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import torch
 
-__all__ = ["RunContext", "TaskResult"]
+__all__ = ["RunContext", "TaskResult", "RecordPlan"]
 
 
 @dataclass
@@ -20,8 +20,10 @@ class RunContext:
     cfg : omegaconf.DictConfig
         The fully resolved configuration (task section under ``cfg.task``).
     run_dir : Path
-        ``results/<task>/<model>/<loss or ->/seed<seed>/``; the task may write
-        extra files here (checkpoints go through :attr:`save_checkpoint`).
+        The run folder ``results/<task>/<model>/<slot>/<budget>/seed<seed>/``
+        (shared by the run's records, e.g. MPE's per-dataset ones); the task
+        may write extra files here (checkpoints go through
+        :attr:`save_checkpoint`).
     device : torch.device
         Where to compute (chosen by the runner: ``device=auto|cpu|cuda``).
     seed : int
@@ -69,3 +71,33 @@ class TaskResult:
     direction: str
     per_item: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class RecordPlan:
+    """One record a run will write (a task may split a run into several, e.g. one per dataset).
+
+    A task class may define ``plan(cfg, explicit) -> list[RecordPlan]``
+    (``explicit``: the config keys the user set, e.g. ``{"task.eval"}``); the
+    runner then runs the task once per planned record, with ``overrides``
+    merged into ``cfg.task``, and stores each in ``<run folder>/<key>/``.
+    Without ``plan`` a run is one record stored in the run folder itself.
+
+    Attributes
+    ----------
+    key : str or None
+        Sub-folder of the record (None = the run folder).
+    overrides : dict
+        Task settings of this record (e.g. ``{"eval": ["bach10"]}``).
+    fingerprint : dict or None
+        Identity of the data the record is computed from; part of the
+        configuration hash, so a changed dataset is never silently reused.
+    skip_reason : str or None
+        Set when the record is skipped (e.g. a dataset of a default list that
+        is absent); recorded in the run's other records and printed.
+    """
+
+    key: str | None = None
+    overrides: dict = field(default_factory=dict)
+    fingerprint: dict | None = None
+    skip_reason: str | None = None

@@ -15,7 +15,7 @@ def _compose(tmp_path, *extra):
 
 def test_result_file_has_metrics_and_provenance(toy_tasks_dir, tmp_path):
     result = run.execute(_compose(tmp_path))
-    path = tmp_path / "results" / "toy" / "toy-model" / "-" / "seed42" / "result.json"
+    path = tmp_path / "results" / "toy" / "toy-model" / "-" / "smoke" / "seed42" / "result.json"
     on_disk = json.loads(path.read_text())
     assert on_disk == result
     assert result["status"] == "completed"
@@ -38,7 +38,7 @@ def test_completed_run_is_skipped_unless_overwrite(toy_tasks_dir, tmp_path, call
     assert calls["run"] == 1 and again == first
     run.execute(_compose(tmp_path, "overwrite=true"))
     assert calls["run"] == 2
-    previous = tmp_path / "results/toy/toy-model/-/seed42/result.previous.json"
+    previous = tmp_path / "results/toy/toy-model/-/smoke/seed42/result.previous.json"
     assert json.loads(previous.read_text())["started"] == first["started"]
 
 
@@ -54,7 +54,7 @@ def test_killed_run_resumes_to_identical_numbers(toy_tasks_dir, tmp_path, calls)
     calls["crash_at"] = 2
     with pytest.raises(RuntimeError, match="simulated kill"):
         run.execute(_compose(tmp_path))
-    failed = json.loads((tmp_path / "results/toy/toy-model/-/seed42/result.json").read_text())
+    failed = json.loads((tmp_path / "results/toy/toy-model/-/smoke/seed42/result.json").read_text())
     assert failed["status"] == "failed" and "simulated kill" in failed["error"]
     calls["crash_at"] = None
     resumed = run.execute(_compose(tmp_path))
@@ -67,10 +67,10 @@ def test_checkpoint_of_another_config_is_refused_and_kept(toy_tasks_dir, tmp_pat
     with pytest.raises(RuntimeError):
         run.execute(_compose(tmp_path))
     calls["crash_at"] = None
-    ckpt = tmp_path / "results/toy/toy-model/-/seed42/checkpoint.pt"
+    ckpt = tmp_path / "results/toy/toy-model/-/smoke/seed42/checkpoint.pt"
     before = ckpt.read_bytes()
     with pytest.raises(ValueError, match="another configuration.*overwrite=true"):
-        run.execute(_compose(tmp_path, "budget=cpu"))
+        run.execute(_compose(tmp_path, "task.steps=3"))
     assert ckpt.read_bytes() == before
 
 
@@ -79,7 +79,7 @@ def test_corrupt_checkpoint_is_a_clear_error_and_not_deleted(toy_tasks_dir, tmp_
     with pytest.raises(RuntimeError):
         run.execute(_compose(tmp_path))
     calls["crash_at"] = None
-    ckpt = tmp_path / "results/toy/toy-model/-/seed42/checkpoint.pt"
+    ckpt = tmp_path / "results/toy/toy-model/-/smoke/seed42/checkpoint.pt"
     ckpt.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="corrupt"):
         run.execute(_compose(tmp_path))
@@ -136,5 +136,5 @@ def test_retraining_is_stored_apart_from_the_evaluation(toy_tasks_dir, tmp_path)
     evaluated = run.execute(_compose(tmp_path))
     retrained = run.execute(_compose(tmp_path, "train=true"))
     assert evaluated["status"] == retrained["status"] == "completed"
-    assert (tmp_path / "results/toy/toy-model/train-smoke/seed42/result.json").exists()
-    assert (tmp_path / "results/toy/toy-model/-/seed42/result.json").exists()
+    assert (tmp_path / "results/toy/toy-model/train/smoke/seed42/result.json").exists()
+    assert (tmp_path / "results/toy/toy-model/-/smoke/seed42/result.json").exists()

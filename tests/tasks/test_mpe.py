@@ -68,14 +68,13 @@ def test_yaml_budgets_and_registration():
     assert TASKS.get("mpe") is mpe.MPETask
 
 
-def test_run_scores_and_skips(datasets):
-    ctx = make_ctx("hcqt-harmonic-sum-log", {"eval": ["gone", "tiny"], "max_tracks": 2})
-    with pytest.warns(UserWarning, match="skipping dataset gone"):
-        res = mpe.MPETask().run(ctx)
+def test_run_scores(datasets):
+    ctx = make_ctx("hcqt-harmonic-sum-log", {"eval": ["tiny"], "max_tracks": 2})
+    res = mpe.MPETask().run(ctx)
     assert res.main_score == "tiny/acc" and res.direction == "max"
     assert set(res.metrics) == {"tiny/p", "tiny/r", "tiny/acc", "tiny/f1", "rtf"}
     assert set(res.per_item) == {"tiny/01-a", "tiny/02-b"}
-    assert "Bach10" in res.extra["skipped"]["gone"]
+    assert res.extra["datasets"]["tiny"]["n_tracks"] == 2 and res.extra["datasets"]["tiny"]["n_available"] == 3
     assert res.extra["threshold"] == 0.9 and res.extra["threshold_source"] == "model"
     item = res.per_item["tiny/01-a"]
     assert item["audio_s"] == pytest.approx(1.0) and item["rtf"] > 0
@@ -93,9 +92,8 @@ def test_threshold_override_changes_scores(datasets):
 
 
 def test_all_missing_or_bad_config(datasets):
-    with pytest.warns(UserWarning):
-        with pytest.raises(ValueError, match="no evaluation dataset"):
-            mpe.MPETask().run(make_ctx("hcqt-h1", {"eval": ["gone"]}))
+    with pytest.raises(DatasetNotFound, match="dataset gone .*cannot be read.*Bach10"):
+        mpe.MPETask().run(make_ctx("hcqt-h1", {"eval": ["gone"]}))
     with pytest.raises(ValueError, match="unknown evaluation dataset"):
         mpe.MPETask().run(make_ctx("hcqt-h1", {"eval": ["bach1O"]}))
     with pytest.raises(ValueError, match="threshold"):
