@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import torch
 
+from sotbench.dsp.cqt import CQT
+from sotbench.dsp.hcqt import HCQT
+
 from ._util import (
     DEVICES,
     measure,
     on_device,
     peak_cuda_mib,
-    require_attr,
     require_device,
     seeded,
     sync,
@@ -47,6 +49,8 @@ def _noise_tone(batch: int, n: int, sample_rate: int, seed: int = 0) -> torch.Te
 
 
 class _TransformBase:
+    """Shared timing of a transform applied to ``self.audio`` (``self.audio_s`` seconds of audio)."""
+
     rounds = 1
     repeat = (1, 5, 10.0)
     number = 1
@@ -63,6 +67,11 @@ class _TransformBase:
             self.transform(self.audio[:1, :n])
         sync(self.device)
 
+    @with_unit("s/s")
+    def track_seconds_per_audio_second(self, *params):
+        """Seconds of compute per second of audio (CUDA events on the GPU)."""
+        return measure(self._run, self.device) / self.audio_s
+
 
 class CQTPaperBatch(_TransformBase):
     """CQT of the paper-000 training batch (64 x 4095 samples = 16.4 s of audio)."""
@@ -72,7 +81,6 @@ class CQTPaperBatch(_TransformBase):
 
     def setup(self, device, implementation):
         self.device = require_device(device)
-        CQT = require_attr("sotbench.dsp.cqt", "CQT")
         self.transform = CQT(implementation=implementation).to(self.device)
         self.audio = _noise_tone(PAPER_BATCH, PAPER_SAMPLES, CQT_SAMPLE_RATE).to(self.device)
         self.audio_s = PAPER_BATCH * PAPER_SAMPLES / CQT_SAMPLE_RATE
@@ -81,11 +89,6 @@ class CQTPaperBatch(_TransformBase):
     def time_cqt(self, device, implementation):
         self._run()
 
-    @with_unit("s/s")
-    def track_seconds_per_audio_second(self, device, implementation):
-        """Seconds of compute per second of audio (CUDA events on the GPU)."""
-        return measure(self._run, self.device) / self.audio_s
-
     @on_device("cuda", params)
     @with_unit("MiB")
     def track_peak_gpu_mib(self, device, implementation):
@@ -93,68 +96,59 @@ class CQTPaperBatch(_TransformBase):
         return peak_cuda_mib(self._run, self.device)
 
 
-class CQTSignal(_TransformBase):
-    """CQT (paper 000, ``cropped`` implementation) of one mono signal of ``seconds`` s."""
+class _SignalBase(_TransformBase):
+    """A transform of one mono signal of ``seconds`` s at ``sample_rate`` Hz."""
 
     params = [DEVICES, [1, 4, 16]]
     param_names = ["device", "seconds"]
+    sample_rate: int
+
+    def _make(self) -> torch.nn.Module:
+        raise NotImplementedError
 
     def setup(self, device, seconds):
         self.device = require_device(device)
-        CQT = require_attr("sotbench.dsp.cqt", "CQT")
-        self.transform = CQT().to(self.device)
-        self.audio = _noise_tone(1, int(seconds * CQT_SAMPLE_RATE), CQT_SAMPLE_RATE).to(self.device)
+        self.transform = self._make().to(self.device)
+        sr = self.sample_rate
+        self.audio = _noise_tone(1, int(seconds * sr), sr).to(self.device)
         self.audio_s = float(seconds)
-        self._warm(CQT_SAMPLE_RATE // 4)
+        self._warm(sr // 4)
+
+    @on_device("cuda", params)
+    @with_unit("MiB")
+    def track_peak_gpu_mib(self, device, seconds):
+        """Peak CUDA memory of one call (kernels and input included)."""
+        return peak_cuda_mib(self._run, self.device)
+
+
+class CQTSignal(_SignalBase):
+    """CQT (paper 000, ``cropped`` implementation) of one mono signal of ``seconds`` s."""
+
+    sample_rate = CQT_SAMPLE_RATE
+
+    def _make(self) -> torch.nn.Module:
+        return CQT()
 
     def time_cqt(self, device, seconds):
         self._run()
 
-    @with_unit("s/s")
-    def track_seconds_per_audio_second(self, device, seconds):
-        """Seconds of compute per second of audio (CUDA events on the GPU)."""
-        return measure(self._run, self.device) / self.audio_s
-
-    @on_device("cuda", params)
-    @with_unit("MiB")
-    def track_peak_gpu_mib(self, device, seconds):
-        """Peak CUDA memory of one call (kernels and input included)."""
-        return peak_cuda_mib(self._run, self.device)
-
-    @on_device("cpu", params)
+    @on_device("cpu", _SignalBase.params)
     def peakmem_cqt(self, device, seconds):
         self._run()
 
 
-class HCQTSignal(_TransformBase):
+class HCQTSignal(_SignalBase):
     """HCQT features (paper 002 settings) of one mono signal of ``seconds`` s at 22,050 Hz."""
 
-    params = [DEVICES, [1, 4, 16]]
-    param_names = ["device", "seconds"]
+    sample_rate = HCQT_SAMPLE_RATE
     repeat = (1, 3, 10.0)
 
-    def setup(self, device, seconds):
-        self.device = require_device(device)
-        HCQT = require_attr("sotbench.dsp.hcqt", "HCQT")
-        self.transform = HCQT().to(self.device)
-        self.audio = _noise_tone(1, int(seconds * HCQT_SAMPLE_RATE), HCQT_SAMPLE_RATE).to(self.device)
-        self.audio_s = float(seconds)
-        self._warm(HCQT_SAMPLE_RATE // 4)
+    def _make(self) -> torch.nn.Module:
+        return HCQT()
 
     def time_hcqt(self, device, seconds):
         self._run()
 
-    @with_unit("s/s")
-    def track_seconds_per_audio_second(self, device, seconds):
-        """Seconds of compute per second of audio (CUDA events on the GPU)."""
-        return measure(self._run, self.device) / self.audio_s
-
-    @on_device("cuda", params)
-    @with_unit("MiB")
-    def track_peak_gpu_mib(self, device, seconds):
-        """Peak CUDA memory of one call (kernels and input included)."""
-        return peak_cuda_mib(self._run, self.device)
-
-    @on_device("cpu", params)
+    @on_device("cpu", _SignalBase.params)
     def peakmem_hcqt(self, device, seconds):
         self._run()
