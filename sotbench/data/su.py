@@ -136,10 +136,10 @@ def load_su(root=None, tracks=None, *, path=None, sample_rate: int | None = None
     problems: dict[str, str] = {}
     for name in sorted(with_audio | with_gt):
         wav, gt_path = audio_dir / f"{name}_audio.wav", gt_dir / f"{name}{suffix}"
-        why = [w for w in (_required(wav), _required(gt_path)) if w]
+        why = [w.replace("lacks '", f"lacks '{p.parent.name}/") for w, p in
+               ((_required(wav), wav), (_required(gt_path), gt_path)) if w]
         if why:
-            problems[name] = f"track {name!r} in {str(base)!r} " + " and ".join(
-                w.replace("lacks '", f"lacks '{p.parent.name}/") for w, p in zip(why, (wav, gt_path)))
+            problems[name] = f"track {name!r} in {str(base)!r} " + " and ".join(why)
     available = sorted((with_audio | with_gt) - set(problems))
     skipped = resolve_incomplete("su", problems, skip_incomplete, n_total=len(with_audio | with_gt))
     names = select_names(available, tracks, "su")
