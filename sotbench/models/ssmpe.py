@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sotbench.models.base import ModelUnavailable
+from sotbench.models.base import ModelUnavailable, count_parameters  # count_parameters: re-exported
 from sotbench.registry import MODELS
 from sotbench.types import Salience
 
@@ -233,11 +233,6 @@ class SSMPENet(nn.Module):
         """Constructor arguments (stored in checkpoints)."""
         return dict(n_harmonics=self.n_harmonics, n_bins=self.n_bins,
                     channels=list(self.channels), latent_size=self.latent_size)
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Number of trainable parameters of ``module``."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
 # ----------------------------------------------------------------------------
