@@ -19,7 +19,9 @@ def format_run_summary(result: dict) -> str:
     lines = [head]
     if result["task"] == "synth-ae":
         keys = published.SOT_METRICS
-        lines.append("            " + "  ".join(f"{k:>7}" for k in keys))
+        # LSD is a mean squared dB difference (paper 000's definition and code): its unit is dB², not dB.
+        heads = {"lsd_db": "LSD dB²", "rpa": "RPA %", "rca": "RCA %", "od": "OD oct"}
+        lines.append("            " + "  ".join(f"{heads.get(k, k):>7}" for k in keys))
         lines.append("sotbench    " + "  ".join(f"{_f(metrics.get(k)):>7}" for k in keys))
         pub = published.SOT_TABLE1.get(result.get("loss") or "")
         if pub:
