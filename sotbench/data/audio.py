@@ -41,6 +41,8 @@ SILENCE_PEAK = 1e-4
 
 
 def _as_rate(value, what: str) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be a positive integer number of Hz, got {value!r}")
     try:
         rate = float(value)
     except (TypeError, ValueError):

@@ -93,3 +93,33 @@ def test_empty_missing_and_bad_shape(tmp_path):
         load_audio(tmp_path / "junk.wav")
     with pytest.raises(ValueError, match="mono"):
         validate_audio(np.zeros((2, 10)))
+
+
+def test_validate_audio_refuses_non_real_input_and_bool_rates():
+    with pytest.raises(ValueError, match="real numbers, got dtype complex"):
+        validate_audio(np.ones(10, dtype=np.complex64))
+    with pytest.raises(ValueError, match="real numbers, got dtype <U"):
+        validate_audio(np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="positive integer number of Hz, got True"):
+        validate_audio(np.ones(10, np.float32), True)
+    np.testing.assert_array_equal(validate_audio(np.array([0, 1, -1], dtype=np.int16), warn=False),
+                                  [0.0, 1.0, -1.0])
+
+
+def test_empty_and_garbage_files_name_the_file(tmp_path):
+    from sotbench.data.audio import audio_info
+
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    for fn in (audio_info, load_audio):
+        with pytest.raises(ValueError, match=r"empty\.wav' is empty \(0 bytes\)"):
+            fn(empty)
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio at all")
+    for fn in (audio_info, load_audio):
+        with pytest.raises(ValueError, match=r"cannot read audio file .*bad\.wav"):
+            fn(bad)
+    sf.write(str(tmp_path / "ok.wav"), np.zeros(4410, np.float32), 44100)
+    info = audio_info(tmp_path / "ok.wav")
+    assert (info.n_samples, info.sample_rate, info.channels) == (4410, 44100, 1)
+    assert info.duration_s == pytest.approx(0.1)
