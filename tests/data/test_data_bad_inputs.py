@@ -512,3 +512,36 @@ def test_midi_hz_has_one_home_in_the_data_package():
         code = src.read_text()
         assert not re.search(r"440(\.0)? \* 2(\.0)? \*\* \(", code), f"MIDI->Hz copy in {src}"
         assert not re.search(r"log2\([^)]*/ ?440", code), f"Hz->MIDI copy in {src}"
+
+
+@pytest.mark.property
+def test_check_durations_outcome_is_monotone_in_the_mismatch():
+    from hypothesis import assume, given, settings
+    from hypothesis import strategies as st
+
+    def outcome(audio_s, gt_end_s, hop, open_end=False):
+        try:
+            msg = check_durations(audio_s, gt_end_s, hop_s=hop, label="t", open_end=open_end)
+        except DatasetMalformed:
+            return 2
+        return 1 if msg else 0
+
+    @settings(max_examples=200, deadline=None)
+    @given(audio=st.floats(5.0, 600.0), d1=st.floats(0.0, 4.0), d2=st.floats(0.0, 4.0),
+           hop=st.sampled_from([0.005805, 0.01, 0.02]), sign=st.sampled_from([-1.0, 1.0]))
+    def check(audio, d1, d2, hop, sign):
+        lo, hi = sorted((d1, d2))
+        tol = duration_tolerance(hop)
+        edges = (tol, tol + DURATION_ERROR_S, tol + NOTE_TAIL_S)
+        # stay off the thresholds by more than float rounding of audio +- mismatch
+        assume(all(abs(x - e) > 1e-6 for x in (lo, hi) for e in edges))
+        # a larger mismatch is never judged milder, in either direction
+        assert outcome(audio, audio - sign * lo, hop) <= outcome(audio, audio - sign * hi, hop)
+        # frame-level ground truth: the verdict depends on |mismatch| only
+        assert outcome(audio, audio - lo, hop) == outcome(audio, audio + lo, hop)
+        # note-based ground truth is never stricter than frame-level ground truth
+        assert outcome(audio, audio - lo, hop, open_end=True) <= outcome(audio, audio - lo, hop)
+        expected = 0 if lo <= tol else 1 if lo <= tol + DURATION_ERROR_S else 2
+        assert outcome(audio, audio - lo, hop) == expected
+
+    check()
