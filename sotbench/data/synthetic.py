@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 __all__ = ["SyntheticConfig", "SyntheticSplit", "SyntheticDataset", "make_synthetic_dataset",
-           "SPLITS"]
+           "synthetic_batch", "SPLITS"]
 
 SPLITS = ("train", "val", "test")
 
@@ -280,3 +280,30 @@ def make_synthetic_dataset(config: SyntheticConfig | None = None, **settings) ->
     ds = SyntheticDataset(config=c, **splits)
     ds.check_disjoint()
     return ds
+
+
+def synthetic_batch(batch: int, seed: int = 0, **settings) -> np.ndarray:
+    """A batch of paper-000 harmonic tones: every example of a ``batch``-example set, in id order.
+
+    The one harmonic-batch generator of benchmarks and performance tests.
+
+    Parameters
+    ----------
+    batch : int
+        Number of examples (>= 3).
+    seed : int
+        Data seed.
+    **settings
+        Other :class:`SyntheticConfig` fields (``n_samples``, ``sample_rate``, ...).
+
+    Returns
+    -------
+    ndarray, shape (batch, n_samples), float32
+        Peak-normalised audio (row ``i`` = example id ``i``).
+    """
+    ds = make_synthetic_dataset(n_examples=batch, seed=seed, **settings)
+    out = np.empty((batch, ds.config.n_samples), dtype=np.float32)
+    for name in SPLITS:
+        split = ds.split(name)
+        out[split.indices] = split.audio
+    return out
