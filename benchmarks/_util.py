@@ -267,26 +267,20 @@ def seeded(seed: int = 0) -> torch.Generator:
 
 def harmonic_batch(batch: int, n_samples: int, sample_rate: int = 16000, seed: int = 0,
                    n_harmonics: int = 8) -> torch.Tensor:
-    """Deterministic batch of harmonic tones like paper 000's synthetic set.
+    """Deterministic batch of paper 000's synthetic harmonic tones (:func:`sotbench.data.synthetic.synthetic_batch`).
 
-    f0 uniform in [40, 1950] Hz, ``n_harmonics`` partials with amplitudes
-    uniform in [0.4, 1] (those at or above Nyquist dropped), random phase, each
-    row peak-normalised to 0.9.
+    f0 uniform in [40, 1950] Hz, 1..``n_harmonics`` partials with amplitudes
+    uniform in [0.4, 1] (those at or above Nyquist dropped), each row
+    peak-normalised to 0.9.
 
     Returns
     -------
     Tensor, shape (batch, n_samples), float32 (CPU)
     """
-    g = seeded(seed)
-    f0 = 40.0 + (1950.0 - 40.0) * torch.rand(batch, 1, 1, generator=g, dtype=torch.float64)
-    h = torch.arange(1, n_harmonics + 1, dtype=torch.float64)[None, :, None]
-    amp = 0.4 + 0.6 * torch.rand(batch, n_harmonics, 1, generator=g, dtype=torch.float64)
-    amp = amp * (f0 * h < sample_rate / 2)
-    phase = 2 * torch.pi * torch.rand(batch, n_harmonics, 1, generator=g, dtype=torch.float64)
-    t = torch.arange(n_samples, dtype=torch.float64)[None, None, :] / sample_rate
-    x = (amp * torch.sin(2 * torch.pi * f0 * h * t + phase)).sum(1)
-    x = 0.9 * x / x.abs().amax(-1, keepdim=True).clamp_min(1e-9)
-    return x.float()
+    from sotbench.data.synthetic import synthetic_batch
+
+    return torch.from_numpy(synthetic_batch(batch, seed=seed, n_samples=n_samples,
+                                            sample_rate=sample_rate, max_harmonics=n_harmonics))
 
 
 def polyphonic_audio(seconds: float, sample_rate: int = 44100, seed: int = 0,
@@ -302,6 +296,8 @@ def polyphonic_audio(seconds: float, sample_rate: int = 44100, seed: int = 0,
     """
     import numpy as np
 
+    from sotbench.data.tracks import midi_to_hz
+
     rng = np.random.default_rng(seed)
     n = int(round(seconds * sample_rate))
     t = np.arange(n) / sample_rate
@@ -310,7 +306,7 @@ def polyphonic_audio(seconds: float, sample_rate: int = 44100, seed: int = 0,
     n_notes = -(-n // seg)
     for v in range(voices):
         midi = rng.integers(36 + 12 * v, 48 + 12 * v, size=n_notes)
-        f0 = 440.0 * 2.0 ** ((np.repeat(midi, seg)[:n] - 69) / 12.0)
+        f0 = midi_to_hz(np.repeat(midi, seg)[:n])
         phase = 2 * np.pi * np.cumsum(f0) / sample_rate
         for h in range(1, 7):
             if np.all(h * f0 < sample_rate / 2):
