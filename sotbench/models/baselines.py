@@ -67,7 +67,7 @@ BASELINES: dict[str, tuple[str, float, str]] = {
 
 @lru_cache(maxsize=4)
 def hcqt_for(norm: str = "none", gamma: float | None = None, device: str = "cpu") -> HCQT:
-    """A shared paper-settings :class:`HCQT` (building the filters takes ~0.5 s)."""
+    """A shared paper-settings :class:`HCQT` (cached: building its filters is slow)."""
     return HCQT(norm=norm, gamma=gamma).to(torch.device(device))
 
 
