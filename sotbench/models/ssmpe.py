@@ -383,9 +383,10 @@ class SSMPE:
     num_threads : int, optional
         ``torch.set_num_threads`` while computing a salience on the CPU
         (restored after; ignored on CUDA); None leaves torch's setting alone.
-        Default 1: on the 2-core machine shared with other busy processes,
-        one thread was about 2x faster than two for this network (OpenMP
-        threads wait for each other); on an idle many-core CPU pass None.
+        Default 1: on a CPU shared with other busy processes one thread is
+        faster than several for this network (OpenMP threads wait for each
+        other; figures in ``docs/performance.md``); on an idle many-core CPU
+        pass None.
     device : str or torch.device
     checkpoint : Path, optional
         Where ``net`` came from (reported by :meth:`describe`).
