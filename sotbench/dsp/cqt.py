@@ -18,14 +18,14 @@ Implementations (``implementation=``)
     pads the signal by half that on each side, so most of its multiply-adds
     hit zeros.  Splitting the bins into octave groups, each cut to its own
     non-zero support and to the window of taps that overlap the signal, gives
-    the same numbers (float32 rounding, relative error ~1e-7) about ten times
-    faster: ~0.025 s for a 64 x 4095 batch on a 2-core CPU against ~0.27 s.
+    the same numbers (float32 rounding, relative error ~1e-7) with far fewer
+    multiply-adds (timings: ``docs/performance.md`` and ``benchmarks/bench_transforms.py``).
 ``"nnaudio-1992v2"``
     nnAudio's ``CQT1992v2`` itself (the authors' transform; the reference
     the tests compare against).
 ``"nnaudio-2010v2"``
-    nnAudio's ``CQT2010v2`` (octave-wise downsampling).  Fast (~0.04 s per
-    batch) but *not* the authors' transform: its anti-aliasing filters change
+    nnAudio's ``CQT2010v2`` (octave-wise downsampling).  Fast but *not* the
+    authors' transform: its anti-aliasing filters change
     the magnitudes by ~4 % overall and by ~50 % in the lowest octave
     (32.7-65 Hz, where f0s of 40-65 Hz live), so it is offered for
     comparison only.  ``nnAudio.features.VQT(gamma=0)`` gives the same
