@@ -10,7 +10,7 @@ registered loss, backward, Adam step (lr 1e-4, weight decay 1e-4).
 ``SSMPETraining``: one step of SS-MPE (paper 002) -- HCQT of a batch of
 4-s excerpts at 22,050 Hz, network forward, the SS-MPE objectives, backward,
 AdamW step.  The paper's batch of 20 excerpts is run on the GPU only; the
-CPU runs a batch of 1 (one step of batch 4 takes ~35 s on 2 loaded cores).
+CPU runs a batch of 1 (a larger batch is too slow for a CPU; see ``docs/performance.md``).
 
 ``track_steps_per_second`` (unit "steps/s") is *higher-is-better*; asv marks
 any increase of a value as a regression, so regressions of these show up in
@@ -64,7 +64,7 @@ LOSS_NAMES = ["sot-2048", "sot-512", "sot-512-ls", "sot-singlescale", "sot-nocut
 #: out: same network and HCQT as ssmpe, only the weights differ, so the same cost.
 MPE_MODELS = ["ssmpe", "hcqt-h1", "hcqt-h1-log", "hcqt-harmonic-sum", "hcqt-harmonic-sum-log",
               "basic-pitch", "basic-pitch-notes", "crepe", "crepe-tiny", "pesto"]
-#: Clip length per model (s) in MPEInference; CREPE full is ~5 s of CPU per audio second.
+#: Clip length per model (s) in MPEInference; CREPE full is the slowest peer (docs/performance.md).
 CLIP_S = {"crepe": 1.0}
 DEFAULT_CLIP_S = 4.0
 AUDIO_SAMPLE_RATE = 44100  # Bach10's rate: the models resample as in a real evaluation
@@ -175,8 +175,8 @@ class SSMPETraining:
     number = 1
     warmup_time = 0.0
     timeout = 300
-    # paper batch (20) on the GPU only: one step takes minutes on 2 CPU cores;
-    # batch 1 on the CPU only (a GPU would idle)
+    # paper batch (20) on the GPU only (far too slow on a CPU, see docs/performance.md);
+    # batch 1 on the CPU only (it would leave a GPU mostly unused)
     skip_params = [("cpu", 20), ("cuda", 1)]
 
     def setup(self, device, batch):
