@@ -148,7 +148,7 @@ class WassersteinPaperShape(_WpBase):
     params = [DEVICES, WP_IMPLS]
     param_names = ["device", "impl"]
     # the target ratios come from these medians: more samples than elsewhere
-    # (a shared 2-core machine is noisy); POT's ~1 s calls stop at the time cap
+    # (a shared CPU is noisy); POT's slow calls stop at the time cap (docs/performance.md)
     repeat = (3, 15, 15.0)
 
     def setup(self, device, impl):
