@@ -404,7 +404,7 @@ def test_crepe_tone_peaks_at_its_frequency(crepe_tiny, f0):
     assert abs(cents(strongest_frequency(sal, 0.1, 0.5), f0)) <= 10.5
 
 
-@pytest.mark.slow  # loads the 85 MB full model; ~5 s of CPU per audio second
+@pytest.mark.slow  # loads the 85 MB full model, the slowest peer (docs/performance.md)
 def test_crepe_full_tone():
     crepe = _make("crepe", cache=False)
     assert crepe.name == "crepe" and crepe.capacity == "full"
