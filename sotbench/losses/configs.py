@@ -40,6 +40,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from sotbench.losses._checks import check_term_weight
 from sotbench.registry import LOSSES
 from sotbench.losses.mss import DEFAULT_SCALES, MSSLoss
 from sotbench.losses.sot import SOTLoss
@@ -70,7 +71,8 @@ class WeightedSum(nn.Module):
         if not terms:
             raise ValueError("WeightedSum needs at least one term")
         self.names = list(terms)
-        self.weights = {k: float(w) for k, (w, _) in terms.items()}
+        self.weights = {k: check_term_weight(f"weight of term {k!r}", w)
+                        for k, (w, _) in terms.items()}
         self.losses = nn.ModuleDict({k: m for k, (_, m) in terms.items()})
 
     def components(self, pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -14,12 +14,14 @@ MSS-LogLin is ``lin_weight=1, log_weight=1`` (Torres et al. 2024, Sec. 4).
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
 from torch import nn
 
 from sotbench.dsp.stft import check_signals, spectrogram
+from sotbench.losses._checks import check_nonempty, check_term_weight, compute_dtype
 
 __all__ = ["MSSLoss", "DEFAULT_SCALES"]
 
@@ -67,11 +69,13 @@ class MSSLoss(nn.Module):
             raise ValueError(f"scales={scales!r}: pass one or more FFT sizes >= 2")
         if not 0.0 <= overlap < 1.0:
             raise ValueError(f"overlap={overlap!r} must be in [0, 1)")
-        if lin_weight < 0 or log_weight < 0 or (lin_weight == 0 and log_weight == 0):
+        lin_weight = check_term_weight("lin_weight", lin_weight)
+        log_weight = check_term_weight("log_weight", log_weight)
+        if lin_weight == 0 and log_weight == 0:
             raise ValueError(f"lin_weight={lin_weight!r}, log_weight={log_weight!r}: weights "
                              f"must be >= 0 and not both 0")
-        if not eps > 0:
-            raise ValueError(f"eps={eps!r} must be > 0")
+        if isinstance(eps, bool) or not (math.isfinite(float(eps)) and float(eps) > 0):
+            raise ValueError(f"eps={eps!r} must be a finite number > 0")
         self.scales = scales
         self.overlap = float(overlap)
         self.lin_weight = float(lin_weight)
@@ -91,8 +95,16 @@ class MSSLoss(nn.Module):
                 f"log_weight={self.log_weight}, eps={self.eps}, window={self.window!r}")
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Return the scalar MSS loss between ``pred`` and ``target`` (B, N)."""
+        """Return the scalar MSS loss between ``pred`` and ``target`` (B, N).
+
+        float16/bfloat16 signals are computed in float32 and the result is
+        returned in the input dtype; an empty batch raises ValueError.
+        """
         pred, target = check_signals(pred, target, max(self.scales))
+        check_nonempty(pred, "MSSLoss")
+        out_dtype = pred.dtype
+        dtype = compute_dtype(out_dtype)
+        pred, target = pred.to(dtype), target.to(dtype)
         total = pred.new_zeros(())
         for scale in self.scales:
             kw = dict(window=self.window, center=self.center, pad_end=self.pad_end,
@@ -105,4 +117,4 @@ class MSSLoss(nn.Module):
                 log_t = torch.log(s_tgt.clamp_min(self.eps))
                 log_p = torch.log(s_pred.clamp_min(self.eps))
                 total = total + self.log_weight * (log_t - log_p).abs().mean()
-        return total
+        return total.to(out_dtype)

@@ -195,7 +195,10 @@ class SOTLossPeer(nn.Module):
         """Scalar loss between signals ``pred`` and ``target`` of shape (B, N)."""
         from sotbench.dsp.stft import check_signals
 
+        from sotbench.losses._checks import check_nonempty
+
         pred, target = check_signals(pred, target, self.settings["n_fft"])
+        check_nonempty(pred, "SOTLossPeer")
         dtype = pred.dtype
         out = self.inner(target.float(), pred.float())
         return out.to(dtype)

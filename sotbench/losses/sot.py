@@ -57,7 +57,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from sotbench.dsp.stft import bin_frequencies, check_signals, spectrogram
+from sotbench.dsp.stft import bin_frequencies, check_signals, n_frames, spectrogram
+from sotbench.losses._checks import check_nonempty, compute_dtype
 from sotbench.losses.wasserstein import wasserstein_1d
 
 __all__ = ["SOTLoss", "hz_to_midi", "log_positions", "linear_positions"]
@@ -165,8 +166,13 @@ class SOTLoss(nn.Module):
             raise ValueError(f"p={p!r}; pass a real number p >= 1")
         if not (sample_rate > 0):
             raise ValueError(f"sample_rate={sample_rate!r} must be > 0 (Hz)")
-        if not (silence_threshold >= 0):
-            raise ValueError(f"silence_threshold={silence_threshold!r} must be >= 0")
+        try:
+            silence_ok = math.isfinite(float(silence_threshold)) and float(silence_threshold) >= 0
+        except (TypeError, ValueError):
+            silence_ok = False
+        if isinstance(silence_threshold, (bool, str)) or not silence_ok:
+            raise ValueError(f"silence_threshold={silence_threshold!r} must be a finite number "
+                             f">= 0 (inf would make every frame silent)")
         if positions == "linear" and (log_fmin is not None or log_fmax is not None):
             raise ValueError("log_fmin/log_fmax only apply with positions='log'")
         self.n_fft = int(n_fft)
@@ -216,9 +222,18 @@ class SOTLoss(nn.Module):
         """Per-frame :math:`W_p^p` (or :math:`W_p`), shape (B, T).
 
         Raises ValueError for mismatched shapes, NaN/Inf samples or signals
-        shorter than ``n_fft``.
+        shorter than ``n_fft``.  float16/bfloat16 signals are computed in
+        float32 and the result is returned in the input dtype; an empty batch
+        gives an empty (0, T) result.
         """
         pred, target = check_signals(pred, target, self.n_fft)
+        out_dtype = pred.dtype
+        if pred.shape[0] == 0:  # empty batch: no frames
+            frames = n_frames(pred.shape[-1], self.n_fft, self.hop_length, center=self.center,
+                              pad_end=self.pad_end)
+            return pred.new_zeros((0, frames))
+        dtype = compute_dtype(out_dtype)  # float16/bfloat16: computed in float32
+        pred, target = pred.to(dtype), target.to(dtype)
         s_pred = self.spectra(pred, "pred")
         s_tgt = self.spectra(target, "target")
         batch, frames, bins = s_tgt.shape
@@ -240,8 +255,13 @@ class SOTLoss(nn.Module):
         w = wasserstein_1d(pred_w, target_w, self.positions.to(pred_w.dtype), self.p,
                            max_level=level_max, root=self.root, warn_unequal_mass=False)
         w = torch.where(silent.squeeze(-1), torch.zeros_like(w), w)
-        return w.reshape(batch, frames)
+        return w.reshape(batch, frames).to(out_dtype)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Scalar SOT loss: mean of :meth:`frame_losses` over frames and batch."""
+        """Scalar SOT loss: mean of :meth:`frame_losses` over frames and batch.
+
+        Raises ValueError for an empty batch (the mean of no frames is undefined).
+        """
+        if isinstance(pred, torch.Tensor) and pred.ndim == 2:
+            check_nonempty(pred, "SOTLoss")
         return self.frame_losses(pred, target).mean()

@@ -70,6 +70,8 @@ from typing import Literal
 import numpy as np
 import torch
 
+from sotbench.losses._checks import compute_dtype
+
 __all__ = ["wasserstein_1d", "wasserstein_distance", "numba_available", "set_num_threads"]
 
 try:  # numba is a required dependency; the guard only keeps imports working without it.
@@ -649,8 +651,10 @@ def wasserstein_1d(
     -------
     Tensor, shape (...)
         :math:`W_p^p` per row (or :math:`W_p` with ``root=True``), in
-        ``position units ** p``, dtype of the weights.  Differentiable in the
-        weights and the positions.
+        ``position units ** p``, dtype of the weights (float16/bfloat16 weights
+        are computed in float32 and the result cast back).  An empty batch
+        (a zero-size leading axis) gives an empty result.  Differentiable in
+        the weights and the positions.
 
     Raises
     ------
@@ -686,7 +690,8 @@ def wasserstein_1d(
 
     u = _as_float(u_weights, "u_weights")
     v = _as_float(v_weights, "v_weights")
-    dtype = torch.promote_types(u.dtype, v.dtype)
+    out_dtype = torch.promote_types(u.dtype, v.dtype)
+    dtype = compute_dtype(out_dtype)  # float16/bfloat16: computed in float32
     u, v = u.to(dtype), v.to(dtype)
     if u.device != v.device:
         raise ValueError(f"u_weights is on {u.device} but v_weights on {v.device}; "
@@ -763,7 +768,7 @@ def wasserstein_1d(
     out = out.reshape(batch_shape)
     if root:
         out = _safe_root(out, p)
-    return out
+    return out.to(out_dtype)
 
 
 def _safe_root(w: torch.Tensor, p: float) -> torch.Tensor:
