@@ -106,31 +106,10 @@ def normalize_eval(value: Any) -> list[str]:
     return names
 
 
-def data_fingerprint(dataset: str, data_root: Any = None, options: dict | None = None) -> dict:
-    """Identity of the data a record is computed from (cheap: file names and sizes, no audio read).
-
-    Real datasets: the dataset folder's name and a sha256 over the relative
-    path and size of every file in it (``files_sha256``, 16 hex digits) and
-    their count; the absolute location is not part of it, so the same data
-    elsewhere has the same fingerprint.  Generated datasets: their generation
-    settings (``options``).
-
-    Raises
-    ------
-    DatasetNotFound
-        The data root or the dataset folder does not exist (see
-        :mod:`sotbench.data.roots`).
-    """
+def _folder_digest(folder) -> dict:
     import hashlib
     from pathlib import Path
 
-    from sotbench.data.roots import data_root as resolve_root, dataset_dir
-
-    options = dict(options or {})
-    if dataset in GENERATED_DATASETS:
-        return {"dataset": dataset, "generated": True, "options": options}
-    folder = dataset_dir(dataset, None if options.get("path") else resolve_root(data_root),
-                         override=options.get("path"))
     digest = hashlib.sha256()
     count = 0
     for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
@@ -139,8 +118,67 @@ def data_fingerprint(dataset: str, data_root: Any = None, options: dict | None =
             continue
         digest.update(f"{rel}\t{path.stat().st_size}\n".encode())
         count += 1
-    return {"dataset": dataset, "folder": Path(folder).name, "n_files": count,
-            "files_sha256": digest.hexdigest()[:16], "options": {k: v for k, v in options.items() if k != "path"}}
+    return {"folder": Path(folder).name, "n_files": count, "files_sha256": digest.hexdigest()[:16]}
+
+
+def data_fingerprint(dataset: str, data_root: Any = None, options: dict | None = None, tracks: Any = None) -> dict:
+    """Identity of the data a record is computed from (cheap: file names and sizes, no audio read).
+
+    Real datasets: the dataset folder's name and a sha256 over the relative
+    path and size of every file in it (``files_sha256``, 16 hex digits) and
+    their count; the absolute location is not part of it, so the same data
+    elsewhere has the same fingerprint.  Generated datasets: their generation
+    settings (``options``).  Other loaders: the folder of ``tracks.root`` when
+    it has one, else the track names.
+
+    Raises
+    ------
+    DatasetNotFound
+        The data root or the dataset folder does not exist (see
+        :mod:`sotbench.data.roots`).
+    """
+    from pathlib import Path
+
+    from sotbench.data.roots import DATASET_FOLDERS, data_root as resolve_root, dataset_dir
+
+    options = dict(options or {})
+    plain_options = {k: v for k, v in options.items() if k != "path"}
+    if dataset in GENERATED_DATASETS:
+        return {"dataset": dataset, "generated": True, "options": options}
+    if dataset in DATASET_FOLDERS:
+        folder = dataset_dir(dataset, None if options.get("path") else resolve_root(data_root),
+                             override=options.get("path"))
+        return {"dataset": dataset, **_folder_digest(folder), "options": plain_options}
+    root = getattr(tracks, "root", None)
+    if root is not None and Path(root).is_dir():
+        return {"dataset": dataset, **_folder_digest(root), "options": plain_options}
+    names = list(getattr(tracks, "names", None) or [getattr(t, "name", str(t)) for t in (tracks or [])])
+    return {"dataset": dataset, "tracks": names, "options": plain_options}
+
+
+def _probe_dataset(dataset: str, data_root: Any, options: dict):
+    """``(tracks, None)`` for a present dataset, ``(None, reason)`` for an absent one.
+
+    Raises
+    ------
+    DatasetNotFound
+        The dataset is present but malformed (the loader names the file).
+    """
+    from sotbench.data import get_eval_loader
+    from sotbench.data.roots import DATASET_FOLDERS, DatasetNotFound, data_root as resolve_root, dataset_dir
+
+    loader = get_eval_loader(dataset)
+    if dataset in DATASET_FOLDERS:
+        try:
+            root = None if options.get("path") else resolve_root(data_root)
+            dataset_dir(dataset, root, override=options.get("path"))
+        except DatasetNotFound as err:
+            return None, str(err)
+        return loader(root, **options), None  # present: a malformed layout is an error
+    try:
+        return loader(data_root, **options), None
+    except DatasetNotFound as err:
+        return None, str(err)
 
 
 def _user_named_root(data_root: Any) -> bool:
@@ -301,8 +339,7 @@ class MPETask:
             that is absent; a present but malformed dataset; or no dataset at
             all to evaluate.
         """
-        from sotbench.data import get_eval_loader
-        from sotbench.data.roots import DatasetNotFound, data_root as resolve_root, dataset_dir
+        from sotbench.data.roots import DatasetNotFound, data_root as resolve_root
 
         task = cfg.task
         datasets = normalize_eval(_cfg_get(task, "eval", []))
@@ -318,20 +355,14 @@ class MPETask:
             if ds in GENERATED_DATASETS:
                 plans.append(RecordPlan(ds, overrides, data_fingerprint(ds, None, kwargs)))
                 continue
-            try:
-                if kwargs.get("path"):
-                    dataset_dir(ds, None, override=kwargs["path"])
-                else:
-                    dataset_dir(ds, resolve_root(data_root))
-            except DatasetNotFound as err:
+            tracks, absent = _probe_dataset(ds, data_root, kwargs)
+            if absent is not None:
                 if asked:
                     raise DatasetNotFound(f"dataset {ds!r} was asked for (task.eval) but is not available: "
-                                          f"{err}") from err
-                plans.append(RecordPlan(ds, overrides, skip_reason=f"absent ({err})"))
+                                          f"{absent}")
+                plans.append(RecordPlan(ds, overrides, skip_reason=f"absent ({absent})"))
                 continue
-            # present: it must be well formed (the loader checks its layout without reading audio)
-            get_eval_loader(ds)(None if kwargs.get("path") else resolve_root(data_root), **kwargs)
-            plans.append(RecordPlan(ds, overrides, data_fingerprint(ds, data_root, kwargs)))
+            plans.append(RecordPlan(ds, overrides, data_fingerprint(ds, data_root, kwargs, tracks)))
         if all(p.skip_reason for p in plans):
             raise ValueError("no evaluation dataset is available: " +
                              "; ".join(f"{p.key}: {p.skip_reason}" for p in plans) +

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 
 import pytest
 import torch
@@ -23,6 +24,7 @@ class ToyTask:
         for step in range(state["step"], int(ctx.cfg.task.steps)):
             if CALLS.get("crash_at") == step:  # simulates a kill: not part of the config
                 raise RuntimeError(f"simulated kill at step {step}")
+            time.sleep(CALLS.get("sleep") or 0.0)
             state = {"step": step + 1, "total": state["total"] + float(torch.rand(())),
                      "rng": torch.get_rng_state()}
             ctx.save_checkpoint(state)
@@ -44,6 +46,7 @@ def toy_tasks_dir(tmp_path, monkeypatch):
         default_model: toy-model
         uses_loss: false
         steps: 5
+        flag: false
         budgets:
           smoke: {steps: 4}
           cpu: {steps: 6}
@@ -51,6 +54,7 @@ def toy_tasks_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("SOTBENCH_TASKS_DIR", str(folder))
     CALLS["run"] = 0
     CALLS["crash_at"] = None
+    CALLS["sleep"] = 0.0
     return folder
 
 
