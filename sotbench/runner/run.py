@@ -65,12 +65,21 @@ DEFAULT_BUDGET = "default"
 
 
 def tasks_dir() -> Path:
-    """Folder holding one ``<task>.yaml`` per task (``$SOTBENCH_TASKS_DIR`` or the repo's ``tasks/``)."""
+    """Folder holding one ``<task>.yaml`` per task.
+
+    ``$SOTBENCH_TASKS_DIR`` if set; else the checkout's top-level ``tasks/``
+    (source tree, editable install); else the copy a non-editable install
+    ships inside the package (``sotbench/_tasks``, written by ``setup.py``).
+    """
     env = os.environ.get("SOTBENCH_TASKS_DIR")
-    folder = Path(env) if env else Path(__file__).resolve().parents[2] / "tasks"
+    if env:
+        folder = Path(env)
+    else:
+        checkout = Path(__file__).resolve().parents[2] / "tasks"
+        folder = checkout if checkout.is_dir() else Path(__file__).resolve().parents[1] / "_tasks"
     if not folder.is_dir():
         raise ValueError(f"task definitions folder {folder} not found; set SOTBENCH_TASKS_DIR to the "
-                         "sotbench checkout's tasks/ folder (install with `pip install -e .`)")
+                         "sotbench checkout's tasks/ folder, or reinstall (`pip install .` ships them)")
     return folder
 
 
