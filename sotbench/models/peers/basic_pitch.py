@@ -10,6 +10,7 @@ overlap used by its inference (a plain 256-sample hop drifts by ~8.5 ms every
 """
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -86,7 +87,7 @@ class BasicPitch(PeerModel):
         outputs: dict[str, list] = {"note": [], "onset": [], "contour": []}
         batches = range(math.ceil(n_windows / self.windows_per_batch))
         for _ in progress_bar(batches, progress, self.name):
-            batch = np.stack([w for _, w in zip(range(self.windows_per_batch), windows)])
+            batch = np.stack(list(itertools.islice(windows, self.windows_per_batch)))
             for key, value in self._model.predict(batch.astype(np.float32)).items():
                 outputs[key].append(value)
         return {k: self._inference.unwrap_output(np.concatenate(v), len(audio), n_overlap_frames)
