@@ -127,7 +127,7 @@ def import_peer(module: str, *, model: str, dist: str, torchaudio: bool = False)
 
 
 def availability(module: str, dist: str) -> Callable[[], tuple[bool, str]]:
-    """A cheap check for ``sotbench ls``: is ``module`` (from ``dist``) installed?
+    """Return a cheap check for ``sotbench ls``: is ``module`` (from ``dist``) installed.
 
     The returned callable finds the module without importing it and returns
     ``(True, "")`` or ``(False, reason with the install command)``.
