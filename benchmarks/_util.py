@@ -25,8 +25,8 @@ import statistics
 import time
 from typing import Any, Callable
 
+import numpy as np
 import torch
-
 from asv_runner.benchmarks.mark import SkipNotImplemented  # skip from inside a benchmark function
 
 __all__ = [
@@ -284,7 +284,7 @@ def harmonic_batch(batch: int, n_samples: int, sample_rate: int = 16000, seed: i
 
 
 def polyphonic_audio(seconds: float, sample_rate: int = 44100, seed: int = 0,
-                     voices: int = 4, note_s: float = 0.5) -> "np.ndarray":
+                     voices: int = 4, note_s: float = 0.5) -> np.ndarray:
     """Deterministic four-voice harmonic "chorale" (a stand-in for Bach10 audio).
 
     Each voice plays a new MIDI note every ``note_s`` seconds in its own
@@ -294,13 +294,10 @@ def polyphonic_audio(seconds: float, sample_rate: int = 44100, seed: int = 0,
     -------
     ndarray, shape (round(seconds * sample_rate),), float32 in [-0.9, 0.9]
     """
-    import numpy as np
-
     from sotbench.data.tracks import midi_to_hz
 
     rng = np.random.default_rng(seed)
     n = int(round(seconds * sample_rate))
-    t = np.arange(n) / sample_rate
     x = np.zeros(n)
     seg = max(1, int(round(note_s * sample_rate)))
     n_notes = -(-n // seg)
