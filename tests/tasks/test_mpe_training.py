@@ -194,3 +194,108 @@ def test_init_output_bias_starts_from_a_quiet_salience(tmp_path):
     sq = load_ssmpe_checkpoint(quiet)[1]["meta"]["curves"]["val_terms"]["sparsity"][0]
     sd = load_ssmpe_checkpoint(default)[1]["meta"]["curves"]["val_terms"]["sparsity"][0]
     assert sq < 440 * 0.01 < sd                       # sum over 440 bins of sigmoid(-6) ~ 1.1
+
+
+# --------------------------------------------------------------------- TrainConfig (one home of the defaults)
+
+def test_train_config_is_the_one_home_of_the_defaults():
+    from hydra.core.config_store import ConfigStore
+
+    cfg = mt.TrainConfig.from_settings({"lr": 3e-4, "notes_synth": {"sizes": {"train": 40}}}, "ssmpe")
+    assert isinstance(cfg, mt.TrainConfig) and cfg.lr == 3e-4 and cfg.batch_size == 20
+    assert cfg.notes_synth.sizes["train"] == 40 and cfg.notes_synth.seed == 0
+    assert mt.TRAIN_DEFAULTS == mt.TrainConfig().as_dict()
+    assert mt.parse_train_config({}, "ssmpe") == {**mt.TRAIN_DEFAULTS, "objective": "full"}
+    # registered as a Hydra structured config
+    node = ConfigStore.instance().load("ssmpe/train.yaml").node
+    assert OmegaConf.to_object(node) == mt.TrainConfig()
+    # wrong types are errors that name the key
+    with pytest.raises(ValueError, match="batch_size"):
+        mt.TrainConfig.from_settings({"batch_size": "twenty"})
+
+
+def test_task_yaml_only_overrides_known_train_settings():
+    # tasks/mpe.yaml: every task.train key (base and budgets) is a TrainConfig field, and the budgets
+    # compose into valid configurations
+    from sotbench.runner.run import tasks_dir
+
+    raw = OmegaConf.to_container(OmegaConf.load(tasks_dir() / "mpe.yaml"))
+    sections = [raw.get("train") or {}] + [(b or {}).get("train") or {} for b in (raw.get("budgets") or {}).values()]
+    known = {f for f in mt.TRAIN_DEFAULTS} | {"enabled"}
+    for section in sections:
+        assert set(section) <= known, set(section) - known
+        merged = OmegaConf.to_container(OmegaConf.merge(raw.get("train") or {}, section))
+        mt.TrainConfig.from_settings(merged, "ssmpe")
+
+
+# --------------------------------------------------------------------- outputs: curves, TensorBoard, provenance
+
+def test_curves_file_is_generic_and_matches_the_model_meta(tmp_path):
+    ctx = make_ctx(tmp_path, Store(), model="ssmpe-energy-timbre")
+    ctx.git_commit = "0123abc"                                # what the runner records for the run
+    path = mt.train_ssmpe(ctx)
+    meta = load_ssmpe_checkpoint(path)[1]["meta"]
+    curves = json.loads((tmp_path / "curves.json").read_text())
+    assert curves["format"] == mt.CURVES_FORMAT and curves["x"] == "step"
+    terms = ["total", "support", "harmonic", "sparsity", "timbre"]
+    assert set(curves["series"]) == {f"{s}/{t}" for s in ("train", "valid") for t in terms} | {"lr"}
+    for series in curves["series"].values():
+        assert series["x"] == [2, 4] and len(series["y"]) == 2
+    assert curves["series"]["valid/total"]["y"] == meta["curves"]["val_total"]
+    assert curves["series"]["train/timbre"]["y"] == meta["curves"]["train_terms"]["timbre"]
+    assert curves["meta"]["best_step"] == meta["best_step"] and curves["meta"]["objective"] == "energy+timbre"
+    assert meta["commit"] == "0123abc"
+    assert not (tmp_path / "tensorboard").exists()                # off by default
+    assert not list(tmp_path.glob("*.tmp*"))                      # atomic writes leave no temporaries
+
+
+def test_tensorboard_scalars_when_enabled(tmp_path, monkeypatch):
+    written = []
+
+    class FakeWriter:
+        def __init__(self, log_dir):
+            self.log_dir = log_dir
+
+        def add_scalar(self, name, value, step):
+            written.append((name, value, step))
+
+        def flush(self):
+            pass
+
+        def close(self):
+            written.append("closed")
+
+    monkeypatch.setattr(mt, "_summary_writer", lambda log_dir: FakeWriter(log_dir))
+    mt.train_ssmpe(make_ctx(tmp_path, Store(), model="ssmpe-energy", tensorboard=True))
+    assert written[-1] == "closed"
+    scalars = {(n, s) for n, _, s in written[:-1]}
+    assert {("valid/total", 2), ("valid/total", 4), ("train/sparsity", 4), ("lr", 2)} <= scalars
+
+
+def test_tensorboard_requested_but_missing_names_the_install(tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tensorboard(name, *args, **kwargs):
+        if name.startswith("torch.utils.tensorboard") or name == "tensorboard":
+            raise ImportError("No module named 'tensorboard'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tensorboard)
+    with pytest.raises(ValueError, match="pip install tensorboard"):
+        mt._summary_writer(tmp_path / "tb")
+
+
+def test_a_finished_run_is_not_trained_again(tmp_path, monkeypatch):
+    # the runner calls the hook once per evaluation record: the second call reuses the model file
+    store = Store()
+    first = mt.train_ssmpe(make_ctx(tmp_path, store, max_steps=2))
+    before = first.read_bytes()
+
+    def fail(*a, **k):
+        raise AssertionError("features recomputed for a finished run")
+
+    monkeypatch.setattr(mt, "NoteFeatures", fail)
+    assert mt.train_ssmpe(make_ctx(tmp_path, store, max_steps=2)) == first
+    assert first.read_bytes() == before and store.saves == 1
