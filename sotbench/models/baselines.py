@@ -49,6 +49,7 @@ import numpy as np
 import torch
 
 from sotbench.dsp.hcqt import HCQT, harmonic_weights
+from sotbench.progress import progress as progress_bar
 from sotbench.registry import MODELS
 from sotbench.types import Salience
 
@@ -158,11 +159,8 @@ class HCQTBaseline:
         p1 = np.empty((hcqt.n_bins, n_frames), dtype=np.float64)
         hsum = np.empty((hcqt.n_bins, n_frames), dtype=np.float64)
         ref = 0.0
-        chunks = hcqt.iter_power(torch.from_numpy(x)[None], chunk_frames)
-        if progress:
-            from tqdm.auto import tqdm
-
-            chunks = tqdm(chunks, total=-(-n_frames // chunk_frames), desc=self.name, leave=False)
+        chunks = progress_bar(hcqt.iter_power(torch.from_numpy(x)[None], chunk_frames), progress,
+                              self.name, total=-(-n_frames // chunk_frames))
         with torch.no_grad():
             for t0, p in chunks:
                 p = p[0].double()
