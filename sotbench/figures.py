@@ -19,6 +19,7 @@ import torch
 from sotbench.dsp.stft import spectrogram
 from sotbench.losses.mss import DEFAULT_SCALES
 from sotbench.losses.sot import SOTLoss
+from sotbench.progress import progress as progress_bar
 
 __all__ = ["loss_landscape", "landscape_values"]
 
@@ -81,10 +82,8 @@ def landscape_values(shifts_hz: np.ndarray, *, chunk: int = 128,
     sot = SOTLoss(2048, 256, window="flattop", spectrum="power", cutoff=True)
     out: dict[str, list[np.ndarray]] = {k: [] for k in
                                         ("sot_w2", "sot_w2_squared", *[c for c in CURVES if c != "sot_w2"])}
-    starts = range(0, len(shifts_hz), chunk)
-    if progress:
-        from tqdm import tqdm
-        starts = tqdm(starts, desc="loss landscape", unit="chunk")
+    starts = progress_bar(range(0, len(shifts_hz), chunk), progress, "loss landscape", unit="chunk",
+                          leave=True)
     for start in starts:
         sh = shifts_hz[start:start + chunk]
         pred = _sines(REFERENCE_HZ + sh)
@@ -162,7 +161,7 @@ def loss_landscape(out_dir: Path, *, n_points: int = 1001, progress: bool = True
               "ss_l2": dict(color="tab:red", ls="--", lw=1.2),
               "mss_l2": dict(color="black", ls="-.", lw=1.4),
               "mss_log_l1": dict(color="tab:blue", lw=1.2, alpha=0.8)}
-    for ax, keys in zip(axes, (("sot_w2", "ss_l1", "mss_l1"), ("ss_l2", "mss_l2", "mss_log_l1"))):
+    for ax, keys in zip(axes, (("sot_w2", "ss_l1", "mss_l1"), ("ss_l2", "mss_l2", "mss_log_l1")), strict=True):
         for k in keys:
             ax.plot(khz, norm[k], label=CURVES[k], **styles[k])
         ax.set_xlabel("Frequency difference (kHz)")
