@@ -58,14 +58,37 @@ def _ls(_: argparse.Namespace) -> int:
     return 0
 
 
+def _writable_out(folder: str) -> Path:
+    """Create ``--out`` and prove a file can be written there (ValueError naming the folder otherwise)."""
+    import os
+    import tempfile
+
+    path = Path(folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise ValueError(f"output folder {path} is not writable ({err.strerror}); choose another with "
+                         "--out <folder>") from None
+    return path
+
+
 def _report(args: argparse.Namespace) -> int:
+    _writable_out(args.out)
     if args.performance:
         from sotbench.report.performance import render_performance
 
         print(f"wrote {render_performance(Path(args.asv_results), Path(args.out) / 'performance.md')}")
         return 0
+    from sotbench import results as store
     from sotbench.report.leaderboard import render_reports
 
+    _, problems = store.scan_results(Path(args.results))
+    for path, reason in problems:
+        print(f"sotbench report: skipping {path}: {reason}", file=sys.stderr)
+    logging.getLogger("sotbench.results").setLevel(logging.ERROR)  # named once above, not again per reader
     written = render_reports(Path(args.results), Path(args.out))
     for path in written:
         print(f"wrote {path}")
@@ -76,6 +99,7 @@ def _figure(args: argparse.Namespace) -> int:
     if args.name != "loss-landscape":
         print(f"sotbench figure: error: unknown figure {args.name!r}; known: loss-landscape", file=sys.stderr)
         return 2
+    _writable_out(args.out)
     from sotbench.figures import loss_landscape
 
     for path in loss_landscape(Path(args.out), progress=not args.no_progress).values():
@@ -119,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return handler(parser.parse_args(rest))
-    except ValueError as err:
+    except SystemExit as exit_:  # argparse: usage error already printed
+        return int(exit_.code or 0) if not isinstance(exit_.code, str) else 2
+    except (ValueError, OSError) as err:  # bad input: the message names the value and the fix
         print(f"sotbench {command}: error: {err}", file=sys.stderr)
         return 2
 

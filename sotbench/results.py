@@ -174,19 +174,19 @@ def validate_result(obj: Any) -> str | None:
     record names its ``main_score`` among its metrics.
     """
     if not isinstance(obj, dict):
-        return f"holds a JSON {type(obj).__name__ if obj is not None else 'null'}, not a result object"
+        return f"a JSON {type(obj).__name__ if obj is not None else 'null'}, not a result object"
     for key in ("task", "model", "status"):
         if not isinstance(obj.get(key), str):
-            return f"has no string {key!r} (got {obj.get(key)!r}); not a sotbench result"
+            return f"no string {key!r} (got {obj.get(key)!r})"
     if obj["status"] not in _STATUSES:
-        return f"has an unknown status {obj['status']!r} (expected one of {', '.join(_STATUSES)})"
+        return f"unknown status {obj['status']!r} (expected one of {', '.join(_STATUSES)})"
     seed = obj.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool):
-        return f"has no integer 'seed' (got {seed!r})"
+        return f"no integer 'seed' (got {seed!r})"
     metrics = obj.get("metrics")
     if metrics is not None or obj["status"] == "completed":
         if not isinstance(metrics, dict):
-            return f"has 'metrics' of type {type(metrics).__name__}, not an object"
+            return f"'metrics' is a {type(metrics).__name__}, not an object"
         for name, value in metrics.items():
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
                 return f"metric {name!r} is {value!r}, not a number"
@@ -194,7 +194,7 @@ def validate_result(obj: Any) -> str | None:
         return f"main_score {obj.get('main_score')!r} is not one of its metrics"
     for key in ("per_item", "extra", "config"):
         if obj.get(key) is not None and not isinstance(obj[key], dict):
-            return f"has {key!r} of type {type(obj[key]).__name__}, not an object"
+            return f"{key!r} is a {type(obj[key]).__name__}, not an object"
     return None
 
 
@@ -219,8 +219,8 @@ def read_result(path: Path) -> dict | None:
         raise ValueError(f"result file {path} cannot be read ({err.strerror})") from err
     problem = validate_result(data)
     if problem:
-        raise ValueError(f"result file {path} is corrupt: it {problem}; move it away or re-run with "
-                         "overwrite=true")
+        raise ValueError(f"result file {path} is corrupt: not a sotbench result ({problem}); move it away "
+                         "or re-run with overwrite=true")
     return data
 
 
@@ -337,7 +337,7 @@ def scan_results(root: Path) -> tuple[list[tuple[Path, dict]], list[tuple[Path, 
         try:
             records.append((path, read_result(path)))
         except ValueError as err:
-            problems.append((path, str(err)))
+            problems.append((path, str(err).replace(f"result file {path} is ", "").split("; move it away")[0]))
     return records, problems
 
 
