@@ -17,10 +17,19 @@ Implementations compared in one run (``impl`` parameter)
     POT's ``ot.wasserstein_1d`` with the torch backend (common support passed
     as values, measures along axis 0) -- the baseline of the issue's
     ">= 20x" target.
+``sotloss-w1`` / ``sotloss-w2``
+    ``sot.losses.wasserstein_1d`` of the SOT authors' package sot-loss 0.1.5
+    (positions as (rows, bins) values, as its loss calls it); skipped where
+    the package is not installed (``bash scripts/install-peers.sh``).
 ``cumsum-w1``
     ``sum |cumsum(a) - cumsum(b)|`` (the W1 of two measures on a uniform grid,
     up to the bin width): the memory-bound floor any ``W_p`` on a common support
     is measured against (target: SOT-W2 within 3x of it).
+
+``SOTLossVsPackage`` times the whole SOT term (two flattop power STFTs,
+normalization with the cutoff, W2^2) of sotbench's ``sot-2048`` and of the
+package's ``Wasserstein1DLoss`` (``balanced=False, quantile_lowpass=True``)
+on the paper's batch, side by side.
 
 All values are means over rows, so forward+backward means
 ``loss.backward()`` of a scalar.
@@ -48,7 +57,8 @@ BATCH, N_SAMPLES, SAMPLE_RATE = 64, 4096, 16000
 #: W_p at the paper's shape: 64 x 9 frames (n_fft 2048, hop 256, center=False) x 1025 bins.
 PAPER_FRAMES, PAPER_BINS = 576, 1025
 
-WP_IMPLS = ["sotbench-w1", "sotbench-w2", "pot-w1", "pot-w2", "cumsum-w1"]
+WP_IMPLS = ["sotbench-w1", "sotbench-w2", "pot-w1", "pot-w2", "sotloss-w1", "sotloss-w2",
+            "cumsum-w1"]
 SWEEP_IMPLS = ["sotbench-w2", "pot-w2", "cumsum-w1"]
 SWEEP_FRAMES = [64, 576, 2304]
 SWEEP_BINS = [257, 1025, 4097]
@@ -88,11 +98,28 @@ def _wp_function(impl: str):
             xs = x[:, None].expand(-1, a.shape[0])
             return ot.wasserstein_1d(xs, xs, a.T, b.T, p=p).mean()
         return f
+    if impl.startswith("sotloss-"):
+        sot = _sot_loss_package()
+        p = 1 if impl.endswith("w1") else 2
+
+        def f(a, b, x):
+            xs = x.expand(a.shape[0], -1)
+            return sot.wasserstein_1d(xs, xs, a, b, p=p).mean()
+        return f
     if impl == "cumsum-w1":
         def f(a, b, x):
             return (a.cumsum(-1) - b.cumsum(-1)).abs().sum(-1).mean()
         return f
     raise ValueError(f"unknown impl {impl!r}")
+
+
+def _sot_loss_package():
+    """``sot.losses`` of the optional sot-loss package; asv skip when it is not installed."""
+    peers = require_attr("sotbench.losses.peers")
+    try:
+        return peers.import_sot_loss()
+    except peers.LossUnavailable as err:
+        raise NotImplementedError(str(err)) from err
 
 
 class _WpBase:
@@ -340,3 +367,36 @@ class MSSLossPaperBatch(_LossBase):
     @on_device("cpu", params)
     def peakmem_forward_backward(self, device, scale):
         self._forward_backward()
+
+
+class SOTLossVsPackage(_LossBase):
+    """The SOT term (W2^2, flattop power STFT 2048/256, cutoff) of sotbench and of sot-loss.
+
+    ``sotbench``: the SOT term of the registered ``sot-2048`` (16 frames per
+    signal, ``pad_end`` framing as the paper's code); ``sot-loss``: the
+    package's ``Wasserstein1DLoss`` through :class:`sotbench.losses.peers.SOTLossPeer`
+    (17 centred frames per signal, its own framing).
+    """
+
+    params = [DEVICES, ["sotbench", "sot-loss"]]
+    param_names = ["device", "impl"]
+    repeat = (3, 15, 15.0)
+
+    def setup(self, device, impl):
+        self._setup_signals(device)
+        if impl == "sotbench":
+            self.loss = make_sot_loss(2, 2048, "linear")
+        else:
+            _sot_loss_package()
+            self.loss = require_attr("sotbench.losses.peers", "SOTLossPeer")(2048, 256)
+        self.loss = self.loss.to(self.device)
+        self._warm()
+
+    def time_forward_backward(self, device, impl):
+        self._forward_backward()
+
+    @on_device("cuda", params)
+    @with_unit("s")
+    def track_gpu_time_forward_backward(self, device, impl):
+        """Forward+backward timed with CUDA events (CPU: see ``time_forward_backward``)."""
+        return measure(self._forward_backward, self.device)
