@@ -57,17 +57,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from sotbench.data.tracks import hz_to_midi  # the one MIDI<->Hz home (re-exported)
 from sotbench.dsp.stft import bin_frequencies, check_signals, n_frames, spectrogram
 from sotbench.losses._checks import check_nonempty, compute_dtype
 from sotbench.losses.wasserstein import wasserstein_1d
 
 __all__ = ["SOTLoss", "hz_to_midi", "log_positions", "linear_positions"]
-
-
-def hz_to_midi(f_hz: np.ndarray | float) -> np.ndarray:
-    """MIDI pitch of frequencies in Hz (A4 = 440 Hz = 69); requires ``f > 0``."""
-    f_hz = np.asarray(f_hz, dtype=np.float64)
-    return 69.0 + 12.0 * np.log2(f_hz / 440.0)
 
 
 def linear_positions(n_fft: int) -> np.ndarray:
