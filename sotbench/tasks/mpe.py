@@ -257,8 +257,12 @@ def build_model(ctx: RunContext, name: str, checkpoint: str | None = None):
 
 
 def evaluate_dataset(model, tracks, *, dataset: str, threshold: float, plateau: str = "drop",
-                     progress: bool = False, log: logging.Logger | None = None) -> tuple[dict, dict, dict]:
+                     progress: bool = False, log: logging.Logger | None = None,
+                     estimates=None) -> tuple[dict, dict, dict]:
     """Score ``model`` on an iterable of :class:`~sotbench.types.MultiPitchTrack`.
+
+    ``estimates``: an optional :class:`sotbench.report.estimates.EstimateWriter`
+    that keeps each track's estimate (for re-scoring without the model).
 
     Returns
     -------
@@ -293,6 +297,8 @@ def evaluate_dataset(model, tracks, *, dataset: str, threshold: float, plateau: 
             warnings.simplefilter("always")
             scores = evaluate_salience(sal, track.times_s, track.frequencies_hz, threshold=threshold,
                                        plateau=plateau, name=key)
+        if estimates is not None:
+            estimates.add(key, sal, track.times_s, track.frequencies_hz)
         caught = [*caught, *caught_scoring]
         messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)
                     and not issubclass(w.category, DeprecationWarning)]
@@ -417,9 +423,13 @@ class MPETask:
                 raise DatasetNotFound(f"dataset {ds} (task.eval) cannot be read: {err}") from err
             ctx.log.info("evaluating %s on %s (%d tracks, threshold %.2f)", model_name, ds,
                          len(tracks), threshold)
+            from sotbench.report.estimates import EstimateWriter, estimates_path
+
+            writer = EstimateWriter(threshold=threshold, plateau=plateau)
             averages, items, timing = evaluate_dataset(
                 model, tracks, dataset=ds, threshold=threshold, plateau=plateau,
-                progress=ctx.progress, log=ctx.log)
+                progress=ctx.progress, log=ctx.log, estimates=writer)
+            writer.save(estimates_path(ctx.run_dir, ds))  # per-track estimates: `sotbench rescore`
             for k in ("p", "r", "acc", "f1"):
                 metrics[f"{ds}/{k}"] = averages[k]
             per_item.update(items)
