@@ -1,7 +1,7 @@
 """sotbench's Python API: run a task, read results as a table, plug in a model, report, re-score.
 
 The command line calls these same functions (``sotbench report`` ->
-:func:`report`, ``sotbench rescore`` -> :func:`rescore`), and :func:`evaluate`
+:func:`render_report`, ``sotbench rescore`` -> :func:`rescore`), and :func:`evaluate`
 goes through the same runner entry point as ``sotbench run``
 (:func:`sotbench.runner.run.compose` + :func:`~sotbench.runner.run.run_records`:
 same configuration, budgets, skip/resume, provenance and results layout).
@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["evaluate", "load_results", "results_frame", "register_model", "validate_model", "report", "rescore",
+__all__ = ["evaluate", "load_results", "results_frame", "register_model", "validate_model", "render_report", "rescore",
            "RESULT_COLUMNS", "ValidationReport"]
 
 #: Columns of the tidy tables returned by :func:`load_results` and :func:`evaluate`.
@@ -315,7 +315,7 @@ def validate_model(model, *, sample_rate: int = 22050, duration_s: float = 2.0, 
     return report
 
 
-def report(results_root: str | Path = "results", out_dir: str | Path = "reports", *, plots: bool = True,
+def render_report(results_root: str | Path = "results", out_dir: str | Path = "reports", *, plots: bool = True,
            reference: str | None = None) -> list[Path]:
     """Render ``leaderboard.{md,html,csv,tex}`` (see :func:`sotbench.report.leaderboard.render_reports`)."""
     from sotbench.report.leaderboard import render_reports

@@ -111,8 +111,12 @@ def test_evaluate_returns_a_tidy_table_and_load_results_reads_it_back(toy_setup,
                               budget="smoke", seed=0)
     assert again.value.tolist() == frame.value.tolist()
     # the leaderboard renders from the same files
-    written = sotbench.report(tmp_path, tmp_path / "reports", plots=False)
+    written = sotbench.render_report(tmp_path, tmp_path / "reports", plots=False)
     assert "example-stft" in (tmp_path / "reports" / "leaderboard.md").read_text() and len(written) == 4
+    # the task kept each track's estimate: re-scoring reproduces the stored metrics exactly
+    rows = sotbench.rescore(tmp_path)
+    assert [r["dataset"] for r in rows] == ["toy-tones"] and rows[0]["exact"] is True
+    assert rows[0]["rescored"]["acc"] == acc.value.iloc[0]
 
 
 def test_load_results_of_a_missing_folder_is_a_clear_error(tmp_path):
