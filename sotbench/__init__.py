@@ -2,11 +2,11 @@
 
 Python API (see :mod:`sotbench.api`; imported on first use, so ``import sotbench`` stays light):
 ``sotbench.evaluate``, ``sotbench.load_results``, ``sotbench.register_model``, ``sotbench.validate_model``,
-``sotbench.report``, ``sotbench.rescore``.
+``sotbench.render_report``, ``sotbench.rescore``.
 """
 __version__ = "0.1.0"
 
-_API = ("evaluate", "load_results", "register_model", "validate_model", "report", "rescore")
+_API = ("evaluate", "load_results", "register_model", "validate_model", "render_report", "rescore")
 __all__ = ["__version__", *_API]
 
 
