@@ -14,45 +14,46 @@ environment) under ``.asv/results/<machine>/`` plus ``.asv/results/benchmarks.js
 * ``plots/performance-audio-scaling.png``: CQT, HCQT and MPE inference time
   against audio length.
 
-Targets (from the issue)
-------------------------
-* SOT-W2 forward+backward at 576 x 1025 at least 20x faster than POT's
-  ``ot.wasserstein_1d`` on the CPU;
+Targets
+-------
+Declared once, in :data:`RATIO_TARGETS` (W_p and SOT-loss speed ratios, each
+between two parameter combinations of one benchmark, i.e. measured side by
+side in one run) plus the Bach10 inference time.  ``tests/perf/test_performance_targets.py``
+checks that every declared benchmark, method and parameter value exists in
+``benchmarks/``: renaming a benchmark fails that test instead of silently
+emptying the report.
+
+* SOT-W2 forward+backward at 576 x 1025 at least 50x faster than POT's
+  ``ot.wasserstein_1d`` and 30x faster than sot-loss's ``wasserstein_1d`` on
+  the CPU (issue 15);
 * SOT-W2 within 3x of a W1 computed as a plain cumulative-sum difference
   (the memory-bound floor);
+* the whole SOT term against the sot-loss package (information);
 * HCQT + SS-MPE inference over Bach10 (334 s of audio) in under 60 s on the
   CPU: the real measurement (opt-in benchmark ``Bach10Inference``) when the
   run has it, else ``334 s x`` the seconds per audio second measured on a
   30-s clip (about one Bach10 track).
 
-Values
-------
-asv stores one value per parameter combination (median for ``time_*``,
-maximum resident set size in bytes for ``peakmem_*``, the returned number
-for ``track_*``); ``null``/NaN means skipped (e.g. CUDA absent, a peer not
-installed) or failed.  Parameter values are stored as Python ``repr`` strings
-and parsed back here.
+The asv results are read by :mod:`sotbench.report.performance_asv`.
 """
 from __future__ import annotations
 
-import ast
 import datetime as _dt
-import itertools
-import json
-import math
 import os
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from sotbench.report.document import Image, Section, Table, to_markdown
+from sotbench.report.performance_asv import AsvBenchmark, AsvRun, load_runs, select_run
 
 __all__ = [
     "AsvBenchmark",
     "AsvRun",
     "load_runs",
     "select_run",
+    "RatioTarget",
+    "RATIO_TARGETS",
     "target_ratios",
     "render_performance",
     "BACH10_AUDIO_S",
@@ -81,222 +82,6 @@ _MODULE_TITLES = {
 
 
 # ---------------------------------------------------------------------------
-# loading
-# ---------------------------------------------------------------------------
-
-def _parse_param(text: Any) -> Any:
-    """asv stores parameter values as ``repr`` strings; turn them back into values."""
-    if not isinstance(text, str):
-        return text
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-def _number(value: Any) -> float | None:
-    """A finite float, or None for null/NaN/failed entries."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
-
-
-@dataclass
-class AsvBenchmark:
-    """One benchmark of one run: values per parameter combination.
-
-    Attributes
-    ----------
-    name : str
-        Full asv name, ``module.Class.method``.
-    type : str
-        ``time``, ``peakmem``, ``mem`` or ``track``.
-    unit : str
-        ``seconds`` (time), ``bytes`` (peakmem/mem) or the ``track`` unit.
-    param_names : list of str
-    params : list of list
-        Parsed parameter values per parameter (asv order).
-    values : list of float or None
-        One per combination, in ``itertools.product(*params)`` order; None =
-        skipped or failed.
-    """
-
-    name: str
-    type: str
-    unit: str
-    param_names: list[str]
-    params: list[list[Any]]
-    values: list[float | None]
-
-    @property
-    def short_name(self) -> str:
-        """``Class.method``."""
-        return ".".join(self.name.split(".")[1:]) or self.name
-
-    @property
-    def module(self) -> str:
-        return self.name.split(".")[0]
-
-    def items(self) -> Iterator[tuple[dict[str, Any], float | None]]:
-        """Yield ``({param_name: value}, result)`` for every combination."""
-        combos = list(itertools.product(*self.params)) if self.params else [()]
-        for combo, value in zip(combos, self.values):
-            yield dict(zip(self.param_names, combo)), value
-
-    def get(self, **selection: Any) -> float | None:
-        """The value of the single combination matching ``selection`` (None if absent)."""
-        for combo, value in self.items():
-            if all(combo.get(k) == v for k, v in selection.items()):
-                return value
-        return None
-
-
-@dataclass
-class AsvRun:
-    """One asv result file: one machine, one commit, one environment.
-
-    Attributes
-    ----------
-    path : Path
-    machine : str
-    commit_hash : str
-    env_name : str
-    info : dict
-        Machine and environment facts (``machine``, ``cpu``, ``num_cpu``,
-        ``os``, ``ram``, ``python``, requirement versions).
-    started_at : float
-        Latest benchmark start time (ms since the epoch; 0 if unknown).
-    benchmarks : dict of name -> AsvBenchmark
-    """
-
-    path: Path
-    machine: str
-    commit_hash: str
-    env_name: str
-    info: dict
-    started_at: float
-    date: float | None = None
-    benchmarks: dict[str, AsvBenchmark] = field(default_factory=dict)
-
-    def get(self, name: str, **selection: Any) -> float | None:
-        """Value of benchmark ``name`` at ``selection`` (None when absent/skipped/failed)."""
-        bench = self.benchmarks.get(name)
-        return None if bench is None else bench.get(**selection)
-
-
-def _infer_type(method: str) -> tuple[str, str]:
-    for prefix, kind, unit in (("time_", "time", "seconds"), ("peakmem_", "peakmem", "bytes"),
-                               ("mem_", "memory", "bytes"), ("track_", "track", "unit")):
-        if method.startswith(prefix):
-            return kind, unit
-    return "track", "unit"
-
-
-def _load_json(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON ({err}); re-run asv or delete the file") from err
-
-
-def load_runs(asv_results_dir: str | os.PathLike) -> list[AsvRun]:
-    """Read every asv result file under ``asv_results_dir``.
-
-    Parameters
-    ----------
-    asv_results_dir : path-like
-        asv's ``results_dir`` (``.asv/results``): ``benchmarks.json`` and one
-        folder per machine holding ``machine.json`` and ``<commit>-<env>.json``.
-
-    Returns
-    -------
-    list of AsvRun
-        Sorted by ``started_at`` (oldest first).
-
-    Raises
-    ------
-    FileNotFoundError
-        The folder does not exist.
-    ValueError
-        It holds no result file (run ``asv run`` first) or a malformed one.
-    """
-    root = Path(asv_results_dir)
-    if not root.is_dir():
-        raise FileNotFoundError(
-            f"asv results folder {str(root)!r} does not exist; run `asv run` (results go to "
-            f".asv/results, see docs/performance.md) or pass the right folder")
-    meta = {}
-    if (root / "benchmarks.json").is_file():
-        meta = {k: v for k, v in _load_json(root / "benchmarks.json").items() if isinstance(v, dict)}
-    else:
-        warnings.warn(f"{str(root)!r} has no benchmarks.json (asv writes it on every run): "
-                      "parameter names and units are unknown, so the targets cannot be evaluated; "
-                      "re-run asv to restore it", stacklevel=2)
-    runs: list[AsvRun] = []
-    for machine_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        machine_info = {}
-        if (machine_dir / "machine.json").is_file():
-            machine_info = _load_json(machine_dir / "machine.json")
-        for path in sorted(machine_dir.glob("*.json")):
-            if path.name == "machine.json":
-                continue
-            data = _load_json(path)
-            if "results" not in data or "commit_hash" not in data:
-                raise ValueError(f"{path} is not an asv result file (no 'results'/'commit_hash')")
-            columns = data.get("result_columns") or ["result", "params", "version", "started_at"]
-            info = {k: v for k, v in machine_info.items() if k != "version"}
-            info.update(data.get("params") or {})
-            run = AsvRun(path=path, machine=str(info.get("machine", machine_dir.name)),
-                         commit_hash=str(data["commit_hash"]), env_name=str(data.get("env_name", "")),
-                         info=info, started_at=0.0, date=data.get("date"))
-            for name, row in data["results"].items():
-                cols = dict(zip(columns, row))
-                kind, unit = _infer_type(name.split(".")[-1])
-                bmeta = meta.get(name, {})
-                kind = bmeta.get("type", kind)
-                unit = bmeta.get("unit", unit)
-                params = [[_parse_param(v) for v in vals] for vals in (cols.get("params") or [])]
-                names = list(bmeta.get("param_names") or [f"param{i + 1}" for i in range(len(params))])
-                result = cols.get("result")
-                if not isinstance(result, list):
-                    result = [result]
-                run.benchmarks[name] = AsvBenchmark(name, kind, unit, names, params,
-                                                    [_number(v) for v in result])
-                started = cols.get("started_at")
-                if isinstance(started, (int, float)):
-                    run.started_at = max(run.started_at, float(started))
-            runs.append(run)
-    if not runs:
-        raise ValueError(f"no asv result file under {str(root)!r}; run `asv run` first "
-                         "(an `asv run --dry-run` saves nothing)")
-    runs.sort(key=lambda r: (r.started_at, r.date or 0))
-    return runs
-
-
-def select_run(runs: list[AsvRun], *, machine: str | None = None,
-               commit: str | None = None) -> AsvRun:
-    """The latest run, optionally of one machine and/or commit (hash prefix).
-
-    Raises
-    ------
-    ValueError
-        Nothing matches; the message lists what exists.
-    """
-    chosen = [r for r in runs
-              if (machine is None or r.machine == machine)
-              and (commit is None or r.commit_hash.startswith(commit))]
-    if not chosen:
-        have = ", ".join(sorted({f"{r.machine}@{r.commit_hash[:8]}" for r in runs}))
-        raise ValueError(f"no asv run for machine={machine!r} commit={commit!r}; available: {have}")
-    return chosen[-1]
-
-
-# ---------------------------------------------------------------------------
 # targets
 # ---------------------------------------------------------------------------
 
@@ -316,8 +101,54 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b not in (None, 0.0) else None
 
 
+@dataclass(frozen=True)
+class RatioTarget:
+    """A speed ratio between two parameter combinations of one benchmark.
+
+    The ratio is ``value(slow) / value(fast)``; the target is met when it is
+    ``>= goal`` (``at_least=True``) or ``<= goal``.  ``goal=None`` marks a row
+    shown for information.
+    """
+
+    name: str
+    benchmark: str
+    gpu_benchmark: str | None
+    slow: dict[str, Any]
+    fast: dict[str, Any]
+    goal: float | None
+    at_least: bool = True
+    label_slow: str = ""
+    label_fast: str = ""
+
+    def goal_text(self) -> str:
+        if self.goal is None:
+            return "(information)"
+        return f"{'>=' if self.at_least else '<='} {self.goal:g}x"
+
+
+_SOT_TERM = "bench_losses.SOTLossVsPackage.time_forward_backward"
+_SOT_TERM_GPU = "bench_losses.SOTLossVsPackage.track_gpu_time_forward_backward"
+
+#: The declared speed targets (issues 2 and 15); one row per target and device.
+RATIO_TARGETS: tuple[RatioTarget, ...] = (
+    RatioTarget("SOT-W2 fwd+bwd vs POT `ot.wasserstein_1d` at 576 x 1025", _WP, _WP_GPU,
+                {"impl": "pot-w2"}, {"impl": "sotbench-w2"}, 50.0,
+                label_slow="POT", label_fast="sotbench"),
+    RatioTarget("SOT-W2 fwd+bwd vs sot-loss `wasserstein_1d` at 576 x 1025", _WP, _WP_GPU,
+                {"impl": "sotloss-w2"}, {"impl": "sotbench-w2"}, 30.0,
+                label_slow="sot-loss", label_fast="sotbench"),
+    RatioTarget("SOT-W2 fwd+bwd vs the W1 cumsum floor at 576 x 1025", _WP, _WP_GPU,
+                {"impl": "sotbench-w2"}, {"impl": "cumsum-w1"}, 3.0, at_least=False,
+                label_slow="sotbench", label_fast="floor"),
+    RatioTarget("SOT term (STFT + W2, paper batch 64 x 4096) fwd+bwd vs sot-loss's "
+                "`Wasserstein1DLoss`", _SOT_TERM, _SOT_TERM_GPU,
+                {"impl": "sot-loss"}, {"impl": "sotbench"}, None,
+                label_slow="sot-loss", label_fast="sotbench"),
+)
+
+
 def target_ratios(run: AsvRun) -> list[Target]:
-    """Evaluate the three targets of the performance issue on ``run`` (all from this run).
+    """Evaluate the declared targets (:data:`RATIO_TARGETS`, then Bach10) on ``run``.
 
     Returns
     -------
@@ -327,22 +158,20 @@ def target_ratios(run: AsvRun) -> list[Target]:
     """
     out: list[Target] = []
     for device in ("cpu", "cuda"):
-        name = _WP if device == "cpu" else _WP_GPU
-        sot = run.get(name, device=device, impl="sotbench-w2")
-        pot = run.get(name, device=device, impl="pot-w2")
-        floor = run.get(name, device=device, impl="cumsum-w1")
-        if device == "cuda" and sot is None:
-            continue
-        r_pot = _ratio(pot, sot)
-        out.append(Target(
-            "SOT-W2 fwd+bwd vs POT `ot.wasserstein_1d` at 576 x 1025", device, r_pot, ">= 20x",
-            None if r_pot is None else r_pot >= 20.0,
-            f"POT {_fmt_seconds(pot)} / sotbench {_fmt_seconds(sot)}"))
-        r_floor = _ratio(sot, floor)
-        out.append(Target(
-            "SOT-W2 fwd+bwd vs the W1 cumsum floor at 576 x 1025", device, r_floor, "<= 3x",
-            None if r_floor is None else r_floor <= 3.0,
-            f"sotbench {_fmt_seconds(sot)} / floor {_fmt_seconds(floor)}"))
+        for t in RATIO_TARGETS:
+            name = t.benchmark if device == "cpu" else t.gpu_benchmark
+            if name is None:
+                continue
+            slow = run.get(name, device=device, **t.slow)
+            fast = run.get(name, device=device, **t.fast)
+            if device == "cuda" and (slow is None or fast is None):
+                continue
+            r = _ratio(slow, fast)
+            passed = None if r is None or t.goal is None else (
+                r >= t.goal if t.at_least else r <= t.goal)
+            out.append(Target(t.name, device, r, t.goal_text(), passed,
+                              f"{t.label_slow} {_fmt_seconds(slow)} / {t.label_fast} "
+                              f"{_fmt_seconds(fast)}"))
     for device in ("cpu", "cuda"):
         measured = run.get(_BACH10, device=device, model="ssmpe")
         bench = run.benchmarks.get(_SCALING)
@@ -675,10 +504,13 @@ def render_performance(asv_results_dir: str | os.PathLike, out_path: str | os.Pa
         else:
             value = f"{t.value:.3g}x"
         verdict = {True: "met", False: "NOT met", None: "not measured"}[t.passed]
+        if t.passed is None and t.goal == "(information)" and t.value is not None:
+            verdict = "-"
         rows.append([t.name, t.device, value, t.goal, verdict, t.detail])
     sections.append(Section("Targets", [
-        "The W_p ratios compare implementations timed side by side by one benchmark "
-        "(`WassersteinPaperShape`, asv medians); the Bach10 time is measured on the ten mixes "
+        "Each ratio compares implementations timed side by side by one benchmark "
+        "(`WassersteinPaperShape` for W_p, `SOTLossVsPackage` for the SOT term; asv medians; "
+        "declared in `sotbench.report.performance.RATIO_TARGETS`); the Bach10 time is measured on the ten mixes "
         "when the run has the opt-in `Bach10Inference`, else estimated from a 30-s clip.  "
         "Without a trained SS-MPE checkpoint the benchmarks run SS-MPE with random weights "
         "(same network and HCQT, hence the same cost).",
