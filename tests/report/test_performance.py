@@ -146,8 +146,9 @@ def test_load_and_select_latest_run(asv_results):
 def test_target_ratios_from_one_run(asv_results):
     run = select_run(load_runs(asv_results))
     targets = {(t.name.split(" ")[0] + t.goal, t.device): t for t in target_ratios(run)}
-    pot = targets[("SOT-W2>= 20x", "cpu")]
-    assert pot.value == pytest.approx(25.0) and pot.passed is True
+    pot = targets[("SOT-W2>= 50x", "cpu")]
+    assert pot.value == pytest.approx(25.0) and pot.passed is False
+    assert targets[("SOT-W2>= 30x", "cpu")].passed is None  # sot-loss not in this run
     floor = targets[("SOT-W2<= 3x", "cpu")]
     assert floor.value == pytest.approx(2.5) and floor.passed is True
     bach = targets[("HCQT< 60 s", "cpu")]
@@ -167,7 +168,7 @@ def test_targets_fail_and_prefer_real_bach10(tmp_path):
         _result_file("c" * 40, 1, pot_w2=0.5, sot_w2=0.05, floor=0.01, ssmpe_rate=0.15,
                      bach10_total=75.0)))
     run = select_run(load_runs(root))
-    t = target_ratios(run)
+    t = [x for x in target_ratios(run) if x.value is not None]  # measured rows
     assert [x.passed for x in t] == [False, False, False]
     assert t[0].value == pytest.approx(10.0) and t[1].value == pytest.approx(5.0)
     assert t[2].value == pytest.approx(75.0) and "measured" in t[2].detail
