@@ -11,8 +11,9 @@ Hypothesis profiles
   non-empty value); ``.ci/run`` sets it.
 
 Both profiles disable hypothesis' per-example ``deadline``: on a shared CPU a
-slow example is load, not a defect.  The active profile is printed in the
-pytest header.
+slow example is load, not a defect.  ``dev`` sets ``derandomize=False``
+explicitly: hypothesis' own defaults turn derandomization on whenever it
+detects CI.  The active profile is printed in the pytest header.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import os
 import pytest
 from hypothesis import settings
 
-settings.register_profile("dev", deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None, print_blob=True, derandomize=False)
 settings.register_profile("ci", deadline=None, print_blob=True, derandomize=True)
 
 
