@@ -47,7 +47,7 @@ def test_joblib_sweep_runs_each_point_once_and_skips_on_rerun(tmp_path):
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
-    files = sorted((tmp_path / "results/synth-ae/harmonic-ae/mss-lin").glob("seed*/result.json"))
+    files = sorted((tmp_path / "results/synth-ae/harmonic-ae/mss-lin/smoke").glob("seed*/result.json"))
     assert [f.parent.name for f in files] == ["seed1", "seed2"]
     first = [json.loads(f.read_text()) for f in files]
     assert all(r["status"] == "completed" for r in first)
