@@ -1,4 +1,4 @@
-"""The ``sotbench`` command: ``run``, ``ls``, ``report``, ``figure``.
+"""The ``sotbench`` command: ``run``, ``ls``, ``report``, ``figure``, ``rescore``.
 
 ``sotbench run`` hands its arguments to Hydra (``key=value`` overrides,
 ``-m`` sweeps, ``hydra/launcher=local|slurm``); the other sub-commands are
@@ -19,12 +19,16 @@ commands:
   run     key=value ...   run a task (Hydra overrides; -m for sweeps), e.g.
                           sotbench run task=synth-ae model=harmonic-ae loss=sot-2048 seed=42 budget=smoke
   ls                      list tasks, models and losses
-  report  [--results DIR] [--out DIR]
-                          render reports/leaderboard.md and .html from result files
+  report  [--results DIR] [--out DIR] [--reference MODEL]
+                          render reports/leaderboard.{md,html,csv,tex} from result files
+                          (MPE paired differences against MODEL; default: each dataset's best row)
   report  --performance [--asv-results DIR] [--out DIR]
                           render reports/performance.md from asv results
   figure  loss-landscape [--out DIR]
                           Figure 2 of the SOT paper (PNG + CSV)
+  rescore PATH [--threshold T] [--regenerate]
+                          re-score the stored per-track MPE estimates of a result.json or a results
+                          folder (default threshold: the run's own, which reproduces the stored metrics)
 """
 
 
@@ -83,16 +87,31 @@ def _report(args: argparse.Namespace) -> int:
         print(f"wrote {render_performance(Path(args.asv_results), Path(args.out) / 'performance.md')}")
         return 0
     from sotbench import results as store
-    from sotbench.report.leaderboard import render_reports
+    from sotbench.api import render_report
 
     _, problems = store.scan_results(Path(args.results))
     for path, reason in problems:
         print(f"sotbench report: skipping {path}: {reason}", file=sys.stderr)
     logging.getLogger("sotbench.results").setLevel(logging.ERROR)  # named once above, not again per reader
-    written = render_reports(Path(args.results), Path(args.out))
+    written = render_report(Path(args.results), Path(args.out), reference=args.reference)
     for path in written:
         print(f"wrote {path}")
     return 0
+
+
+def _rescore(args: argparse.Namespace) -> int:
+    from sotbench.api import rescore
+
+    rows = rescore(Path(args.path), threshold=args.threshold, regenerate=args.regenerate)
+    mismatch = False
+    for row in rows:
+        new, old = row["rescored"], row["stored"]
+        status = {True: "reproduces the stored metrics exactly", False: "DIFFERS from the stored metrics",
+                  None: f"(stored at threshold {row['stored_threshold']:g})"}[row["exact"]]
+        mismatch |= row["exact"] is False
+        print(f"{row['result']} {row['dataset']} threshold {row['threshold']:g}: "
+              + " ".join(f"{k.upper()} {new[k]:.2f}" for k in ("p", "r", "acc", "f1")) + f" -- {status}")
+    return 1 if mismatch else 0
 
 
 def _figure(args: argparse.Namespace) -> int:
@@ -128,7 +147,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument("--performance", action="store_true",
                             help="render reports/performance.md from asv results instead of the leaderboard")
         parser.add_argument("--asv-results", default=".asv/results", help="asv results folder (default: .asv/results)")
+        parser.add_argument("--reference", default=None,
+                            help="model of the MPE reference row for paired differences (default: best row)")
         handler = _report
+    elif command == "rescore":
+        parser.add_argument("path", help="a result.json or a folder of MPE results")
+        parser.add_argument("--threshold", type=float, default=None,
+                            help="peak threshold (default: each run's own; >= the stored floor)")
+        parser.add_argument("--regenerate", action="store_true",
+                            help="first rebuild missing estimates by re-running the model on its tracks")
+        handler = _rescore
     elif command == "figure":
         parser.add_argument("name", help="figure name: loss-landscape")
         parser.add_argument("--out", default="reports", help="output folder (default: reports)")
@@ -137,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         import difflib
 
-        close = difflib.get_close_matches(command, ["run", "ls", "report", "figure"], n=1)
+        close = difflib.get_close_matches(command, ["run", "ls", "report", "figure", "rescore"], n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         print(f"sotbench: error: unknown command {command!r}.{hint}\n\n{USAGE}", file=sys.stderr)
         return 2
