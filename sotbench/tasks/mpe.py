@@ -71,6 +71,7 @@ import time
 import warnings
 from typing import Any
 
+from sotbench.progress import progress as progress_bar
 from sotbench.registry import MODELS, TASKS
 from sotbench.tasks.base import RecordPlan, RunContext, TaskResult
 
@@ -209,14 +210,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _progress(iterable, enabled: bool, desc: str, total: int | None = None):
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, total=total, leave=False)
-
-
 def _train_hook(ctx: RunContext, entry) -> str | None:
     task = ctx.cfg.task
     wanted = bool(_cfg_get(_cfg_get(task, "train", {}), "enabled", False)) or \
@@ -280,7 +273,7 @@ def evaluate_dataset(model, tracks, *, dataset: str, threshold: float, plateau: 
     total = len(tracks) if hasattr(tracks, "__len__") else None
     indices = range(total) if total is not None and hasattr(tracks, "__getitem__") else None
     items = iter(tracks) if indices is None else (i for i in indices)
-    for item in _progress(items, progress, desc=dataset, total=total):
+    for item in progress_bar(items, progress, desc=dataset, total=total):
         # warnings while a track is read (the loaders' checks) or scored are stored with the track;
         # the model's own warnings are not about the data and pass through
         with warnings.catch_warnings(record=True) as caught:
@@ -302,8 +295,9 @@ def evaluate_dataset(model, tracks, *, dataset: str, threshold: float, plateau: 
         caught = [*caught, *caught_scoring]
         messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)
                     and not issubclass(w.category, DeprecationWarning)]
-        meta_warnings = (getattr(track, "meta", None) or {}).get("warnings") or []
-        messages = list(dict.fromkeys([*map(str, meta_warnings), *messages]))
+        stored = [*(getattr(track, "warnings", None) or []),  # the loaders' data-quality checks
+                  *((getattr(track, "meta", None) or {}).get("warnings") or [])]
+        messages = list(dict.fromkeys([*map(str, stored), *messages]))
         for message in messages:
             if log is not None:
                 log.warning("%s: %s", key, message)
