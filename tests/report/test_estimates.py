@@ -91,3 +91,18 @@ def test_export_mir_eval_text_reads_back(saved, tmp_path):
     ref_times, ref_freqs = est_mod.to_multipitch(est_mod.load_estimates(path)["toy/t0"], 0.5)
     assert np.array_equal(times, ref_times)
     assert all(np.array_equal(a, b) for a, b in zip(freqs, ref_freqs))
+
+
+def test_cli_rescore_reports_exact_reproduction(saved, capsys):
+    from sotbench.cli import main
+
+    path, _ = saved
+    result = path.parents[1] / "toy" / "result.json"
+    if not result.exists():  # written by test_rescore_result_reproduces_stored_metrics
+        pytest.skip("needs the result written by the previous test")
+    assert main(["rescore", str(result)]) == 0
+    assert "reproduces the stored metrics exactly" in capsys.readouterr().out
+    assert main(["rescore", str(result), "--threshold", "0.7"]) == 0
+    assert "stored at threshold 0.5" in capsys.readouterr().out
+    assert main(["rescore", str(result), "--threshold", "0.01"]) == 2
+    assert "below the stored floor" in capsys.readouterr().err
