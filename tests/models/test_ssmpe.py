@@ -206,3 +206,81 @@ def test_bad_settings(model_file):
         build_ssmpe(checkpoint=model_file[0], chunk_seconds=0)
     with pytest.raises(ValueError, match="num_threads"):
         SSMPE(SSMPENet(), build_ssmpe(checkpoint=model_file[0]).hcqt, num_threads=0)
+
+
+# --------------------------------------------------------------------- model cards of the shipped checkpoints
+
+def _cards():
+    """(checkpoint, card) pairs: ``MODEL_CARD.md`` describes ``ssmpe-full-cpu.pt``, ``<stem>.md`` the others."""
+    pairs = []
+    for pt in sorted(mod.CHECKPOINT_DIR.glob("*.pt")):
+        card = mod.CHECKPOINT_DIR / ("MODEL_CARD.md" if pt.name == "ssmpe-full-cpu.pt" else f"{pt.stem}.md")
+        pairs.append((pt, card))
+    return pairs
+
+
+def _model_name(pt):
+    stem = pt.stem.removesuffix("-cpu")
+    return "ssmpe" if stem == "ssmpe-full" else stem
+
+
+def _eval_command(card_text, model):
+    import re
+
+    cmds = re.findall(r"^\s*(?:[A-Z_]+=\S+ )*(sotbench run task=mpe model=\S+(?: [^\n`]*)?)$", card_text,
+                      flags=re.M)   # a line of a code block, optionally after environment variables
+    evals = [c.strip() for c in cmds if f"model={model} " in c + " " and "train=true" not in c]
+    assert evals, f"no evaluation command for {model} in the card"
+    return evals[0]
+
+
+@pytest.mark.parametrize("pt,card", _cards(), ids=lambda x: x.name)
+def test_every_shipped_checkpoint_has_a_card_naming_its_file_and_commands(pt, card):
+    import hashlib
+
+    assert card.is_file(), f"{pt.name} has no model card ({card.name})"
+    text = card.read_text()
+    assert hashlib.sha256(pt.read_bytes()).hexdigest() in text, "the card's sha256 is not the file's"
+    assert f"{pt.stat().st_size:,}" in text
+    model = _model_name(pt)
+    meta = load_ssmpe_checkpoint(pt)[1]["meta"]
+    assert meta["objective"] == MODELS.entry(model).meta["objective"]
+    assert _eval_command(text, model).split()[:4] == ["sotbench", "run", "task=mpe", f"model={model}"]
+    assert f"sotbench run task=mpe model={model} train=true budget=cpu" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pt,card", _cards(), ids=lambda x: x.name)
+def test_card_command_reproduces_the_committed_scores_at_smoke_size(pt, card, tmp_path):
+    # the card's evaluation command at budget=smoke (first 2 tracks of each dataset) must give
+    # exactly the per-track scores committed for the same tracks at full size
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    model = _model_name(pt)
+    repo = Path(__file__).resolve().parents[2]
+    committed = {}
+    for path in (repo / "results" / "mpe" / model / "-").rglob("result.json"):
+        record = json.loads(path.read_text())
+        if record.get("status") == "completed" and record.get("budget") == "cpu":
+            committed.update(record["per_item"])
+    if not committed:
+        pytest.skip(f"no committed result for {model}")
+    args = _eval_command(card.read_text(), model).split()[1:]
+    args = [a for a in args if not a.startswith("budget=")] + [
+        "budget=smoke", f"results_root={tmp_path}", "progress=false"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "sotbench.cli", *args], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    fresh = {}
+    for path in tmp_path.rglob("result.json"):
+        fresh.update(json.loads(path.read_text())["per_item"])
+    shared = sorted(set(fresh) & set(committed))
+    assert shared, (sorted(fresh), sorted(committed)[:4])
+    for key in shared:
+        for metric in ("p", "r", "acc", "f1", "n_ref", "n_est"):
+            assert fresh[key][metric] == pytest.approx(committed[key][metric], rel=1e-9, abs=1e-9), (key, metric)
