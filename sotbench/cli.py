@@ -32,8 +32,16 @@ commands:
 """
 
 
+def _availability(entry) -> str:
+    """``"  [unavailable: why]"`` for an entry whose optional package is missing, else ``""``."""
+    avail = entry.meta.get("available")
+    if not callable(avail):
+        return ""
+    ok, why = avail()
+    return "" if ok else f"  [unavailable: {why}]"
+
+
 def _ls(_: argparse.Namespace) -> int:
-    from sotbench.models.base import ModelUnavailable  # noqa: F401  (import check)
     from sotbench.registry import LOSSES, MODELS, TASKS
     from sotbench.runner.run import tasks_dir
 
@@ -44,21 +52,10 @@ def _ls(_: argparse.Namespace) -> int:
         print(f"  {entry.name:<24} {entry.description}{note}")
     print("models:")
     for entry in MODELS:
-        task = entry.meta.get("task", "?")
-        avail = entry.meta.get("available")
-        status = ""
-        if callable(avail):
-            ok, why = avail()
-            status = "" if ok else f"  [unavailable: {why}]"
-        print(f"  {entry.name:<24} [{task}] {entry.description}{status}")
+        print(f"  {entry.name:<24} [{entry.meta.get('task', '?')}] {entry.description}{_availability(entry)}")
     print("losses:")
     for entry in LOSSES:
-        avail = entry.meta.get("available")
-        status = ""
-        if callable(avail):
-            ok, why = avail()
-            status = "" if ok else f"  [unavailable: {why}]"
-        print(f"  {entry.name:<24} {entry.description}{status}")
+        print(f"  {entry.name:<24} {entry.description}{_availability(entry)}")
     return 0
 
 
