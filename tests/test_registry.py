@@ -65,12 +65,17 @@ def test_ls_fails_when_a_populating_module_is_missing(module):
 
 def test_ls_lists_every_registry_and_marks_missing_peer_packages(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "torchcrepe", None)  # as if torchcrepe were not installed
+    monkeypatch.setitem(sys.modules, "sot", None)  # as if sot-loss were not installed
     assert main(["ls"]) == 0
     out = capsys.readouterr().out
     for name in TASKS.names() + MODELS.names() + LOSSES.names():
         assert f"  {name} " in out
-    crepe_line = next(line for line in out.splitlines() if line.startswith("  crepe "))
-    assert "unavailable" in crepe_line and "install-peers.sh" in crepe_line
+    lines = out.splitlines()
+    for peer in ("crepe", "sot-loss-2048"):
+        line = next(line for line in lines if line.startswith(f"  {peer} "))
+        assert "unavailable" in line and "install-peers.sh" in line
+    pesto_line = next(line for line in lines if line.startswith("  pesto "))
+    assert ("unavailable" in pesto_line) == (not MODELS.entry("pesto").meta["available"]()[0])
 
 
 def test_registered_names():
