@@ -5,7 +5,8 @@ Torres et al. 2024) and the ``sot-loss-*`` peer losses (the authors' package,
 optional: their factories raise :class:`~sotbench.losses.peers.LossUnavailable`
 with the install command when it is absent) in :data:`sotbench.registry.LOSSES`.
 """
-from . import configs, mss, peers, sot, ssmpe, wasserstein  # noqa: F401  (registration)
+from . import circular, configs, mss, peers, sot, ssmpe, wasserstein  # noqa: F401  (registration)
+from .circular import circular_wasserstein_1d  # noqa: F401
 from .mss import MSSLoss  # noqa: F401
 from .peers import LossUnavailable  # noqa: F401
 from .sot import SOTLoss  # noqa: F401
