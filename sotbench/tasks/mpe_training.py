@@ -116,17 +116,18 @@ from typing import Any, Callable, Dict, Optional, Sequence
 import numpy as np
 import torch
 from omegaconf import OmegaConf
-from tqdm.auto import tqdm
 
 from sotbench.dsp.hcqt import HCQT
 from sotbench.io import atomic_write_json
 from sotbench.losses.ssmpe import OBJECTIVES, SSMPEObjective
 from sotbench.models.ssmpe import SSMPENet, count_parameters, save_ssmpe_checkpoint
+from sotbench.progress import counter
+from sotbench.progress import progress as progress_bar
 from sotbench.tasks.base import RunContext
 
 __all__ = ["train_ssmpe", "TrainConfig", "NotesSynthConfig", "TrainState", "SSMPETrainer",
            "TRAIN_DEFAULTS", "parse_train_config", "objective_for_model", "load_training_notes",
-           "NoteFeatures", "tune_malloc", "MODEL_OBJECTIVES", "CURVES_FORMAT"]
+           "NoteFeatures", "tune_malloc", "MODEL_OBJECTIVES", "CURVES_FORMAT", "curves_document"]
 
 CHECKPOINT_VERSION = 1
 
@@ -422,8 +423,7 @@ class NoteFeatures:
             self.features = torch.empty(n, len(hcqt.harmonics), hcqt.n_bins, self.n_frames,
                                         dtype=torch.float16)
             self.harmonic = torch.empty(n, hcqt.n_bins, self.n_frames, dtype=torch.float16)
-            for a in tqdm(range(0, n, batch), disable=not progress, desc=desc, unit="batch",
-                          leave=False):
+            for a in progress_bar(range(0, n, batch), progress, desc, unit="batch"):
                 idx = list(range(a, min(n, a + batch)))
                 f, h = self._compute(idx)
                 self.features[idx] = f.cpu().half()
@@ -615,6 +615,33 @@ def _validate(model, objective: SSMPEObjective, data: NoteFeatures, *, device: t
             count += len(idx)
     model.train()
     return {k: v / count for k, v in sums.items()}
+
+
+def curves_document(curves: dict, terms: Sequence[str], meta: dict | None = None) -> dict:
+    """The ``curves.json`` document (:data:`CURVES_FORMAT`) of a training's curves.
+
+    Parameters
+    ----------
+    curves : dict
+        :attr:`TrainState.curves` (also ``meta["curves"]`` of a model file).
+    terms : sequence of str
+        The objective's terms.
+    meta : dict, optional
+        Stored under ``"meta"`` (model, objective, seed, best step, ...).
+
+    Returns
+    -------
+    dict
+        ``{"format", "x": "step", "series": {"train/<term>" | "valid/<term>" | "lr": {"x", "y"}}, "meta"}``.
+    """
+    steps = list(curves["step"])
+    series = {"train/total": {"x": steps, "y": list(curves["train_total"])},
+              "valid/total": {"x": steps, "y": list(curves["val_total"])}}
+    for term in terms:
+        series[f"train/{term}"] = {"x": steps, "y": list(curves["train_terms"].get(term, []))}
+        series[f"valid/{term}"] = {"x": steps, "y": list(curves["val_terms"].get(term, []))}
+    series["lr"] = {"x": steps, "y": list(curves["lr"])}
+    return {"format": CURVES_FORMAT, "x": "step", "series": series, "meta": dict(meta or {})}
 
 
 class SSMPETrainer:
@@ -823,18 +850,10 @@ class SSMPETrainer:
     # ---- curves
     def curves_payload(self) -> dict:
         """``curves.json`` content (:data:`CURVES_FORMAT`, schema in the module docstring)."""
-        c = self.state.curves
-        steps = list(c["step"])
-        series = {"train/total": {"x": steps, "y": list(c["train_total"])},
-                  "valid/total": {"x": steps, "y": list(c["val_total"])}}
-        for term in self.objective.terms:
-            series[f"train/{term}"] = {"x": steps, "y": list(c["train_terms"].get(term, []))}
-            series[f"valid/{term}"] = {"x": steps, "y": list(c["val_terms"].get(term, []))}
-        series["lr"] = {"x": steps, "y": list(c["lr"])}
-        return {"format": CURVES_FORMAT, "x": "step", "series": series,
-                "meta": {"model": self.model_name, "objective": self.objective_name, "seed": self.seed,
-                         "budget": self.budget, "best_step": self.state.best_step,
-                         "steps_per_epoch": self.steps_per_epoch, "max_steps": self.max_steps}}
+        return curves_document(self.state.curves, self.objective.terms,
+                               {"model": self.model_name, "objective": self.objective_name, "seed": self.seed,
+                                "budget": self.budget, "best_step": self.state.best_step,
+                                "steps_per_epoch": self.steps_per_epoch, "max_steps": self.max_steps})
 
     def _write_curves(self) -> None:
         payload = self.curves_payload()
@@ -867,8 +886,8 @@ class SSMPETrainer:
             self._writer = _summary_writer(self.run_dir / "tensorboard")
         st = self.state
         self.model.train()
-        bar = tqdm(total=self.max_steps, initial=min(st.step, self.max_steps), disable=not self.progress,
-                   unit="step", desc=f"ssmpe {self.objective_name} seed{self.seed}", dynamic_ncols=True)
+        bar = counter(self.max_steps, self.progress, f"ssmpe {self.objective_name} seed{self.seed}",
+                      initial=min(st.step, self.max_steps), unit="step", dynamic_ncols=True)
         t_session, steps_session, val_before = time.perf_counter(), 0, st.val_s
         try:
             while not st.done and st.step < self.max_steps and not st.stopped_early:
