@@ -127,3 +127,44 @@ def test_load_results_of_a_missing_folder_is_a_clear_error(tmp_path):
 def test_register_model_refuses_a_taken_name():
     with pytest.raises(ValueError, match="twice"):
         sotbench.register_model("ssmpe", StftSalience, task="mpe")
+
+
+# ----------------------------------------------------------------------------- README examples
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_python_blocks() -> list[str]:
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Python API and your own model", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+def test_readme_load_results_example_runs(tmp_path, monkeypatch):
+    from tests.report.test_leaderboard import write_fixture_results
+
+    write_fixture_results(tmp_path / "results")
+    monkeypatch.chdir(tmp_path)
+    blocks = _readme_python_blocks()
+    assert len(blocks) == 2 and "load_results" in blocks[0] and "register_model" in blocks[1]
+    namespace: dict = {}
+    exec(compile(blocks[0], "README.md", "exec"), namespace)  # noqa: S102 - the documented example
+    assert set(namespace["frame"].query("metric == 'acc'").model) >= {"hcqt-h1", "basic-pitch"}
+
+
+def test_readme_model_example_matches_the_example_script():
+    block = _readme_python_blocks()[1]
+    source = (ROOT / "examples" / "stft_salience.py").read_text()
+    for line in ("sotbench.validate_model(StftSalience())", 'datasets=["chorales-synth"], max_tracks=2'):
+        assert line in block and line in source
+
+
+@pytest.mark.slow
+def test_example_script_runs(tmp_path):
+    import subprocess
+
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "stft_salience.py")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "example-stft" in proc.stdout and "acc" in proc.stdout
