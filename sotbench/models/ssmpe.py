@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from sotbench.models.base import ModelUnavailable, count_parameters  # count_parameters: re-exported
+from sotbench.progress import counter
 from sotbench.registry import MODELS
 from sotbench.types import Salience
 
@@ -487,8 +488,6 @@ class SSMPE:
     def logits(self, audio: np.ndarray, sample_rate: int, *, progress: bool = False
                ) -> torch.Tensor:
         """Salience logits (F, T) of a whole track (see :meth:`salience`)."""
-        from tqdm.auto import tqdm
-
         audio = self._prepare(audio, sample_rate)
         x = torch.from_numpy(np.ascontiguousarray(audio))[None].to(self.device)
         n_frames = int(self.hcqt.n_frames(x.shape[-1]))
@@ -500,8 +499,8 @@ class SSMPE:
         if self.num_threads is not None and self.device.type == "cpu":
             torch.set_num_threads(self.num_threads)
         try:
-            with tqdm(total=n_chunks * (1 if keep else 2), disable=not progress, desc=self.name,
-                      unit="chunk", leave=False) as bar:
+            with counter(n_chunks * (1 if keep else 2), progress, self.name, unit="chunk",
+                         leave=False) as bar:
                 stored, peak = [], torch.zeros((), device=self.device)
                 for t0, p in self.hcqt.iter_power(x, self.chunk_frames):   # pass 1: track maximum
                     peak = torch.maximum(peak, p.max())
