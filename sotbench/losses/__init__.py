@@ -9,5 +9,5 @@ from . import circular, configs, mss, peers, sot, ssmpe, wasserstein  # noqa: F4
 from .circular import circular_wasserstein_1d  # noqa: F401
 from .mss import MSSLoss  # noqa: F401
 from .peers import LossUnavailable  # noqa: F401
-from .sot import SOTLoss  # noqa: F401
+from .sot import MultiResolutionSOTLoss, SOTLoss  # noqa: F401
 from .wasserstein import wasserstein_1d, wasserstein_distance  # noqa: F401

@@ -62,7 +62,7 @@ from sotbench.dsp.stft import bin_frequencies, check_signals, n_frames, spectrog
 from sotbench.losses._checks import check_nonempty, compute_dtype
 from sotbench.losses.wasserstein import wasserstein_1d
 
-__all__ = ["SOTLoss", "hz_to_midi", "log_positions", "linear_positions"]
+__all__ = ["SOTLoss", "MultiResolutionSOTLoss", "hz_to_midi", "log_positions", "linear_positions"]
 
 
 def linear_positions(n_fft: int) -> np.ndarray:
@@ -103,7 +103,11 @@ class SOTLoss(nn.Module):
         Periodic analysis window (the paper uses flattop).
     spectrum : {"power", "magnitude"}, default "power"
         Squared magnitudes (the paper) or magnitudes as the measure's weights.
-    center, pad_end, normalized : bool
+    center : bool or "reflect", default False
+        ``True``: frames centred with zero padding (:mod:`sotbench.dsp.stft`);
+        ``"reflect"``: centred with reflect padding (torch's and sot-loss's
+        framing).
+    pad_end, normalized : bool
         STFT framing/scaling (:mod:`sotbench.dsp.stft`).  Defaults
         ``center=False, pad_end=False, normalized=True``: only frames that lie
         entirely in the signal (N = 4096, n_fft = 2048 -> 9 frames).  The
@@ -129,6 +133,18 @@ class SOTLoss(nn.Module):
         Average :math:`W_p` instead of :math:`W_p^p`.
     silence_threshold : float, default 1e-10
         Target frames whose spectrum sums to at most this are silent (loss 0).
+    axis : {"frequency", "time"}, default "frequency"
+        Transport along frequency within each frame (the paper), or along
+        time within each frequency bin (each bin's envelope over the frames is
+        a measure, positions = frame times ``k * hop_length / sample_rate`` in
+        seconds; sot-loss's ``dim=-2``).  With "time", the mean runs over
+        bins and batch, and ``positions`` must be "linear".
+    normalize : bool, default True
+        Normalize the measures (see ``cutoff``).  False transports the raw
+        spectra (unbalanced masses: the integral runs to the larger mass with
+        the lighter measure's quantile held at its last support point, POT's
+        convention; sot-loss's ``normalize=False, balanced=False``); requires
+        ``cutoff=False``; no silence rule applies.
 
     Notes
     -----
@@ -140,12 +156,15 @@ class SOTLoss(nn.Module):
     def __init__(self, n_fft: int = 2048, hop_length: int = 256, *,
                  window: Literal["flattop", "hann"] = "flattop",
                  spectrum: Literal["power", "magnitude"] = "power",
-                 center: bool = False, pad_end: bool = False, normalized: bool = True,
+                 center: bool | Literal["reflect"] = False, pad_end: bool = False,
+                 normalized: bool = True,
                  sample_rate: float = 16000.0, p: float = 2.0,
                  positions: Literal["linear", "log"] = "linear",
                  log_fmin: float | None = None, log_fmax: float | None = None,
                  log_dc: Literal["drop", "merge"] = "drop", cutoff: bool = True,
-                 root: bool = False, silence_threshold: float = 1e-10) -> None:
+                 root: bool = False, silence_threshold: float = 1e-10,
+                 axis: Literal["frequency", "time"] = "frequency",
+                 normalize: bool = True) -> None:
         super().__init__()
         if not (isinstance(n_fft, (int, np.integer)) and n_fft >= 4):
             raise ValueError(f"n_fft={n_fft!r} must be an integer >= 4")
@@ -168,13 +187,25 @@ class SOTLoss(nn.Module):
         if isinstance(silence_threshold, (bool, str)) or not silence_ok:
             raise ValueError(f"silence_threshold={silence_threshold!r} must be a finite number "
                              f">= 0 (inf would make every frame silent)")
+        if axis not in ("frequency", "time"):
+            raise ValueError(f"axis={axis!r}; use 'frequency' or 'time'")
+        if axis == "time" and positions != "linear":
+            raise ValueError("positions='log' maps frequency bins; with axis='time' the "
+                             "positions are frame times: use positions='linear'")
+        if not normalize and cutoff:
+            raise ValueError("normalize=False transports raw spectra; the cutoff needs "
+                             "normalized measures: pass cutoff=False")
+        if center not in (False, True, "reflect"):
+            raise ValueError(f"center={center!r}; use False, True (zero padding) or 'reflect'")
         if positions == "linear" and (log_fmin is not None or log_fmax is not None):
             raise ValueError("log_fmin/log_fmax only apply with positions='log'")
         self.n_fft = int(n_fft)
         self.hop_length = int(hop_length)
         self.window = window
         self.spectrum = spectrum
-        self.center = bool(center)
+        self.center = center if center == "reflect" else bool(center)
+        self.axis = axis
+        self.normalize = bool(normalize)
         self.pad_end = bool(pad_end)
         self.normalized = bool(normalized)
         self.sample_rate = float(sample_rate)
@@ -196,14 +227,22 @@ class SOTLoss(nn.Module):
     def extra_repr(self) -> str:
         return (f"n_fft={self.n_fft}, hop_length={self.hop_length}, window={self.window!r}, "
                 f"spectrum={self.spectrum!r}, p={self.p}, positions={self.positions_mode!r}, "
-                f"cutoff={self.cutoff}")
+                f"cutoff={self.cutoff}, axis={self.axis!r}, normalize={self.normalize}")
 
     def spectra(self, x: torch.Tensor, name: str = "signal") -> torch.Tensor:
         """Frame spectra used as measures, shape (B, T, F'), F' = bins kept.
 
         In log mode the DC bin is dropped or merged into bin 1 (``log_dc``).
         """
-        s = spectrogram(x, self.n_fft, self.hop_length, window=self.window, center=self.center,
+        center = self.center
+        if center == "reflect":
+            half = self.n_fft // 2
+            if x.shape[-1] <= half:
+                raise ValueError(f"{name} has {x.shape[-1]} samples; reflect padding needs more "
+                                 f"than n_fft // 2 = {half}")
+            x = torch.nn.functional.pad(x.unsqueeze(-2), (half, half), mode="reflect").squeeze(-2)
+            center = False
+        s = spectrogram(x, self.n_fft, self.hop_length, window=self.window, center=center,
                         pad_end=self.pad_end, normalized=self.normalized,
                         power=self.spectrum == "power", name=name)
         if self.positions_mode == "log":
@@ -214,26 +253,41 @@ class SOTLoss(nn.Module):
         return s
 
     def frame_losses(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Per-frame :math:`W_p^p` (or :math:`W_p`), shape (B, T).
+        """Per-measure :math:`W_p^p` (or :math:`W_p`): shape (B, T) per frame, or (B, F') per
+        frequency bin with ``axis="time"``.
 
         Raises ValueError for mismatched shapes, NaN/Inf samples or signals
         shorter than ``n_fft``.  float16/bfloat16 signals are computed in
         float32 and the result is returned in the input dtype; an empty batch
-        gives an empty (0, T) result.
+        gives an empty (0, T) (or (0, F')) result.
         """
         pred, target = check_signals(pred, target, self.n_fft)
         out_dtype = pred.dtype
-        if pred.shape[0] == 0:  # empty batch: no frames
-            frames = n_frames(pred.shape[-1], self.n_fft, self.hop_length, center=self.center,
-                              pad_end=self.pad_end)
-            return pred.new_zeros((0, frames))
+        if pred.shape[0] == 0:  # empty batch: no measures
+            if self.axis == "time":
+                count = self.positions.shape[0]
+            else:
+                count = n_frames(pred.shape[-1], self.n_fft, self.hop_length,
+                                 center=bool(self.center), pad_end=self.pad_end)
+            return pred.new_zeros((0, count))
         dtype = compute_dtype(out_dtype)  # float16/bfloat16: computed in float32
         pred, target = pred.to(dtype), target.to(dtype)
         s_pred = self.spectra(pred, "pred")
         s_tgt = self.spectra(target, "target")
-        batch, frames, bins = s_tgt.shape
-        s_pred = s_pred.reshape(batch * frames, bins)
-        s_tgt = s_tgt.reshape(batch * frames, bins)
+        if self.axis == "time":  # each bin's envelope over the frames is a measure
+            s_pred, s_tgt = s_pred.transpose(1, 2), s_tgt.transpose(1, 2)
+            frames = s_tgt.shape[-1]
+            positions = torch.arange(frames, dtype=torch.float64) * (self.hop_length
+                                                                     / self.sample_rate)
+        else:
+            positions = self.positions
+        batch, rows, points = s_tgt.shape
+        s_pred = s_pred.reshape(batch * rows, points)
+        s_tgt = s_tgt.reshape(batch * rows, points)
+        if not self.normalize:  # raw (unbalanced) spectra
+            w = wasserstein_1d(s_pred, s_tgt, positions.to(s_pred.dtype), self.p,
+                               root=self.root, warn_unequal_mass=False)
+            return w.reshape(batch, rows).to(out_dtype)
         thr = self.silence_threshold
         mass_t = s_tgt.sum(-1, keepdim=True)
         silent = mass_t <= thr
@@ -247,10 +301,10 @@ class SOTLoss(nn.Module):
             denom_p = torch.where(mass_p <= thr, torch.ones_like(mass_p), mass_p)
             pred_w = s_pred / denom_p
             level_max = None
-        w = wasserstein_1d(pred_w, target_w, self.positions.to(pred_w.dtype), self.p,
+        w = wasserstein_1d(pred_w, target_w, positions.to(pred_w.dtype), self.p,
                            max_level=level_max, root=self.root, warn_unequal_mass=False)
         w = torch.where(silent.squeeze(-1), torch.zeros_like(w), w)
-        return w.reshape(batch, frames).to(out_dtype)
+        return w.reshape(batch, rows).to(out_dtype)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Scalar SOT loss: mean of :meth:`frame_losses` over frames and batch.
@@ -260,3 +314,35 @@ class SOTLoss(nn.Module):
         if isinstance(pred, torch.Tensor) and pred.ndim == 2:
             check_nonempty(pred, "SOTLoss")
         return self.frame_losses(pred, target).mean()
+
+
+class MultiResolutionSOTLoss(nn.Module):
+    """Sum of :class:`SOTLoss` terms at several STFT resolutions.
+
+    Parameters
+    ----------
+    n_ffts : sequence of int, default (1024, 2048, 512)
+        FFT (= window) sizes in samples.
+    hop_lengths : sequence of int, default (256, 512, 128)
+        Hop per resolution (same length as ``n_ffts``).
+    **kwargs
+        Any other :class:`SOTLoss` parameter, shared by all resolutions.
+
+    Notes
+    -----
+    ``forward(pred, target)`` on signals (B, N) returns the scalar sum over
+    resolutions of each resolution's mean loss (sot-loss's
+    ``MultiResolutionSOTLoss``, whose defaults these are).
+    """
+
+    def __init__(self, n_ffts=(1024, 2048, 512), hop_lengths=(256, 512, 128), **kwargs) -> None:
+        super().__init__()
+        n_ffts, hop_lengths = tuple(n_ffts), tuple(hop_lengths)
+        if not n_ffts or len(n_ffts) != len(hop_lengths):
+            raise ValueError(f"n_ffts={n_ffts!r} and hop_lengths={hop_lengths!r} must be "
+                             f"non-empty and of the same length (one hop per resolution)")
+        self.terms = nn.ModuleList(SOTLoss(n, h, **kwargs) for n, h in zip(n_ffts, hop_lengths))
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Scalar: sum over resolutions of the mean SOT loss."""
+        return sum(term(pred, target) for term in self.terms)

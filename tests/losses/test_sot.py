@@ -327,3 +327,41 @@ def test_no_warning_in_normal_use():
         warnings.simplefilter("error")
         SOTLoss(512, cutoff=False)(harmonic([200.0]), harmonic([300.0]))
         SOTLoss(512)(harmonic([200.0]) * 3, harmonic([300.0]))
+
+
+# --------------------------------------------------------------------------- axis, normalize, center
+def test_time_axis_moves_an_onset_by_its_delay():
+    """A tone starting 0.1 s later: along time, each bin's mass moves by 0.1 s (W1 = 0.1 s)
+    within the frame-time quantization (one hop)."""
+    n, f = 8192, 1000.0
+    t = torch.arange(n, dtype=torch.float64) / SR
+    tone = torch.sin(2 * math.pi * f * t)
+    target = torch.where((t >= 0.1) & (t < 0.3), tone, torch.zeros_like(tone))[None]
+    pred = torch.where((t >= 0.2) & (t < 0.4), tone, torch.zeros_like(tone))[None]
+    loss = SOTLoss(1024, 128, p=1.0, cutoff=False, center="reflect", axis="time")
+    per_bin = loss.frame_losses(pred, target)
+    k = round(f * 1024 / SR)
+    assert per_bin.shape == (1, 513)
+    assert float(per_bin[0, k]) == pytest.approx(0.1, abs=128 / SR)
+
+
+def test_new_options_are_validated():
+    with pytest.raises(ValueError, match="cutoff=False"):
+        SOTLoss(512, normalize=False)
+    with pytest.raises(ValueError, match="axis"):
+        SOTLoss(512, axis="freq")
+    with pytest.raises(ValueError, match="positions='linear'"):
+        SOTLoss(512, axis="time", positions="log")
+    with pytest.raises(ValueError, match="center"):
+        SOTLoss(512, center="zeros")
+    from sotbench.losses.sot import MultiResolutionSOTLoss
+    with pytest.raises(ValueError, match="same length"):
+        MultiResolutionSOTLoss((512, 256), (128,))
+
+
+def test_reflect_center_equals_manual_reflect_padding():
+    pred, target = harmonic([220.0], seed=3), harmonic([230.0], seed=4)
+    pad = lambda x: torch.nn.functional.pad(x[:, None], (256, 256), mode="reflect")[:, 0]  # noqa: E731
+    a = SOTLoss(512, center="reflect").frame_losses(pred, target)
+    b = SOTLoss(512).frame_losses(pad(pred), pad(target))
+    torch.testing.assert_close(a, b, rtol=0, atol=0)

@@ -255,3 +255,71 @@ def test_silent_target_frames_zero_here_nan_in_the_package(sot):
     ref = _package_loss(sot, n_fft, hop, "flattop", "power", 2.0, True)(
         target, pred.detach(), x_positions=x, y_positions=x)
     assert torch.isnan(ref).all()
+
+
+# --------------------------------------------------------------------------- features
+@pytest.mark.property
+@settings(max_examples=10, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1), n_fft=st.sampled_from([128, 256]),
+       p=st.sampled_from([1.0, 2.0]), f0s=st.lists(st.floats(60.0, 4000.0), min_size=1, max_size=2))
+def test_time_axis_equals_package_dim_minus_2(sot, seed, n_fft, p, f0s):
+    """axis="time" == ``dim=-2`` (positions: frame times in s here, frame indices there:
+    the costs differ by the factor ``(hop / sample_rate) ** p``)."""
+    hop, n, sr = n_fft // 4, 2 * n_fft, 16000.0
+    target = _signals(seed, 2, n, f0s)
+    pred = _signals(seed + 1, 2, n, f0s).requires_grad_()
+    ours = SOTLoss(n_fft, hop, p=p, cutoff=False, center="reflect", normalized=False,
+                   silence_threshold=0.0, axis="time", sample_rate=sr).frame_losses(pred, target)
+    pkg = _package_loss(sot, n_fft, hop, "flattop", "power", p, False)
+    pkg.dim = -2
+    pkg.bin_positions = None
+    ref = pkg(target, pred) * (hop / sr) ** p
+    torch.testing.assert_close(ours.reshape(-1), ref, rtol=1e-9, atol=1e-15)
+    g1, = torch.autograd.grad(ours.mean(), pred)
+    g2, = torch.autograd.grad(ref.mean(), pred)
+    torch.testing.assert_close(g1, g2, rtol=1e-7, atol=1e-9 * float(g2.abs().max()))
+
+
+@pytest.mark.property
+@settings(max_examples=10, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1), n_fft=st.sampled_from([128, 256]),
+       p=st.sampled_from([1.0, 2.0]), gain=st.floats(0.3, 3.0),
+       f0s=st.lists(st.floats(60.0, 4000.0), min_size=1, max_size=2))
+def test_unbalanced_equals_package_unnormalized(sot, seed, n_fft, p, gain, f0s):
+    """normalize=False == ``normalize=False, balanced=False`` (raw spectra, unequal masses)."""
+    hop, n = n_fft // 4, 2 * n_fft
+    target = _signals(seed, 1, n, f0s)
+    pred = (gain * _signals(seed + 1, 1, n, [f * 1.1 for f in f0s])).requires_grad_()
+    ours = SOTLoss(n_fft, hop, p=p, cutoff=False, normalize=False, center="reflect",
+                   normalized=False).frame_losses(pred, target)
+    pkg = _package_loss(sot, n_fft, hop, "flattop", "power", p, False)
+    pkg.normalize, pkg.balanced = False, False
+    x = torch.as_tensor(linear_positions(n_fft))
+    ref = pkg(target, pred, x_positions=x, y_positions=x)
+    torch.testing.assert_close(ours.reshape(-1), ref, rtol=1e-9,
+                               atol=1e-12 * float(ref.detach().abs().max()))
+    g1, = torch.autograd.grad(ours.mean(), pred)
+    g2, = torch.autograd.grad(ref.mean(), pred)
+    torch.testing.assert_close(g1, g2, rtol=1e-7, atol=1e-9 * float(g2.abs().max()))
+
+
+def test_multiresolution_equals_package(sot):
+    """MultiResolutionSOTLoss == the package's (default resolutions, balanced)."""
+    from sotbench.losses.sot import MultiResolutionSOTLoss
+
+    target = _signals(5, 2, 4096, [220.0, 330.0])
+    pred = _signals(6, 2, 4096, [233.0, 350.0]).requires_grad_()
+    ours = MultiResolutionSOTLoss(cutoff=False, center="reflect", normalized=False,
+                                  silence_threshold=0.0)(pred, target)
+    pkg = sot.MultiResolutionSOTLoss(transform="stft", window="flattop", square_magnitude=True,
+                                     balanced=True, p=2, eps=0.0).double()
+    for term in pkg.loss_modules:
+        n_fft = term.transform_module.fft_size
+        term.transform_module.window = torch.as_tensor(
+            scipy.signal.get_window("flattop", n_fft, fftbins=True), dtype=torch.float64)
+        term.bin_positions = torch.as_tensor(linear_positions(n_fft))
+    ref = pkg(target, pred)
+    torch.testing.assert_close(ours, ref, rtol=1e-9, atol=0)
+    g1, = torch.autograd.grad(ours, pred)
+    g2, = torch.autograd.grad(ref, pred)
+    torch.testing.assert_close(g1, g2, rtol=1e-7, atol=1e-9 * float(g2.abs().max()))
