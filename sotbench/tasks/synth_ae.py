@@ -46,12 +46,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from sotbench.data.synthetic import SPLITS, SyntheticConfig, make_synthetic_dataset
 from sotbench.metrics.pitch import octave_differences, pitch_metrics, raw_pitch_accuracy
 from sotbench.metrics.spectral import log_spectral_distance
 from sotbench.models.base import count_parameters
+from sotbench.progress import counter
+from sotbench.progress import progress as progress_bar
 from sotbench.registry import LOSSES, MODELS, TASKS
 from sotbench.tasks.base import RunContext, TaskResult
 
@@ -164,7 +165,7 @@ class SynthAETask:
         lsd, f0 = [], []
         with torch.no_grad():
             starts = range(0, audio.shape[0], batch_size)
-            for start in tqdm(starts, desc=desc, disable=not progress, leave=False, unit="batch"):
+            for start in progress_bar(starts, progress, desc, unit="batch"):
                 x = audio[start:start + batch_size]
                 out = model(x, features=feats[start:start + batch_size])
                 lsd.append(log_spectral_distance(x, out.audio, reduction="none").cpu())
@@ -275,8 +276,8 @@ class SynthAETask:
         batches = _Batches(sizes["train"], batch_size, seed)
         steps = train["steps"]
         model.train()
-        bar = tqdm(total=steps, initial=state["step"], disable=not ctx.progress, unit="step",
-                   desc=f"synth-ae {loss_name} seed{seed}", dynamic_ncols=True)
+        bar = counter(steps, ctx.progress, f"synth-ae {loss_name} seed{seed}", initial=state["step"],
+                      unit="step", dynamic_ncols=True)
         t_session = time.perf_counter()
         steps_session = 0
         eval_session = 0.0
