@@ -419,13 +419,15 @@ def mpe_units(result: dict, dataset: str) -> dict:
         ``tracks`` (list of str) and, for each of ``p``, ``r``, ``acc``, ``f1``, an
         array of per-track percentages aligned with ``tracks``; tracks flagged
         ``ref_empty`` are excluded (as in :func:`sotbench.metrics.multipitch.average_scores`).
-        ``metrics``: the stored dataset means.
+        ``metrics``: the stored dataset means; ``rtf``: compute seconds per audio
+        second over the dataset's tracks (None when the tracks carry no timing).
     """
     metrics = result.get("metrics") or {}
     own = result.get("dataset") == dataset
     stored = {k: _metric_value(metrics, f"{dataset}/{k}") if f"{dataset}/{k}" in metrics
               else (_metric_value(metrics, k) if own else None) for k in _MPE_KEYS}
     tracks, values = [], {k: [] for k in _MPE_KEYS}
+    audio = compute = 0.0
     for key, item in sorted((result.get("per_item") or {}).items()):
         if "/" in key:
             ds, name = key.split("/", 1)
@@ -435,12 +437,18 @@ def mpe_units(result: dict, dataset: str) -> dict:
             name = key
         else:
             continue
-        if not isinstance(item, dict) or item.get("ref_empty"):
+        if not isinstance(item, dict):
+            continue
+        if _finite(item.get("audio_s")) and _finite(item.get("compute_s")):
+            audio += float(item["audio_s"])
+            compute += float(item["compute_s"])
+        if item.get("ref_empty"):
             continue
         tracks.append(name)
         for k in _MPE_KEYS:
             values[k].append(float(item.get(k, float("nan"))))
-    return {"tracks": tracks, **{k: np.asarray(v, dtype=float) for k, v in values.items()}, "metrics": stored}
+    return {"tracks": tracks, **{k: np.asarray(v, dtype=float) for k, v in values.items()}, "metrics": stored,
+            "rtf": compute / audio if audio > 0 else None}
 
 
 def _mpe_datasets(results: list[dict]) -> list[str]:
@@ -532,6 +540,8 @@ def mpe_sections(results: list[dict], plot_dir: Path | None, ctx: _Ctx | None = 
     tail += notes + [text for model, text in published.MODEL_NOTES.items() if model in present]
     if plot_dir is not None and bach10_rows:
         tail += _mpe_plot(bach10_rows, plot_dir)
+    if plot_dir is not None:  # training curves stored by trained MPE runs (extra.curves, training.json)
+        tail += _curves_plot(results, "mpe", plot_dir, ctx.results_root)
     tail.append(Table(["model", "budget", "provenance (commit; dates; device)"], prov_rows, caption="Provenance",
                       links=prov_links))
     sections[-1].blocks += tail
@@ -626,7 +636,7 @@ def _mpe_measured_cells(ds: str, row: _MpeRow, ref: _MpeRow | None, ctx: _Ctx) -
             out += [_fmt_ci(res.delta, sign=True) + (" *" if res.significant else ""), _fmt_p(res.p_wilcoxon)]
             _add_delta(ctx, "mpe", ds, row.label, ref.label, row.budget, "acc", res, "tracks", "paired bootstrap",
                        threshold=threshold, result_path=ctx.record(run, ds), **prov)
-    rtf = _metric_value(metrics, f"{ds}/rtf") or _metric_value(metrics, "rtf")
+    rtf = units["rtf"] if units["rtf"] is not None else _metric_value(metrics, "rtf")
     out.append(_fmt(rtf, 3))
     if rtf is not None:
         ctx.add(metric="rtf", unit=_UNITS["rtf"], direction="min", value=rtf, **common)
