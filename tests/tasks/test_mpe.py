@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import sys
 import types
 from pathlib import Path
@@ -53,7 +54,8 @@ def make_ctx(model, overrides=None, top=None):
     del task["budgets"]
     cfg = OmegaConf.create({"model": model, "task": task, "data_root": None, "train": False,
                             **(top or {})})
-    return RunContext(cfg=cfg, run_dir=Path("."), device=torch.device("cpu"), seed=0,
+    run_dir = Path(tempfile.mkdtemp(prefix="sotbench-test-mpe-"))  # the task writes estimates/ there
+    return RunContext(cfg=cfg, run_dir=run_dir, device=torch.device("cpu"), seed=0,
                       progress=False, save_checkpoint=lambda s: None, load_checkpoint=lambda: None,
                       log=logging.getLogger("test-mpe"))
 
