@@ -117,7 +117,7 @@ def to_markdown(title: str, sections: list[Section]) -> str:
 
 _CSS = ("body{font-family:system-ui,sans-serif;max-width:1300px;margin:2em auto;padding:0 1em;color:#222}"
         "table{border-collapse:collapse;margin:1em 0;font-size:0.88em}"
-        "th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}"
+        "th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}td{white-space:nowrap}"
         "th{cursor:pointer;background:#f4f4f4}th.asc::after{content:' \\25B2'}th.desc::after{content:' \\25BC'}"
         "th:first-child,td:first-child{text-align:left}tr.published td{color:#777;font-style:italic}"
         "code{background:#f3f3f3;padding:0 3px}"
