@@ -222,6 +222,11 @@ def test_task_yaml_only_overrides_known_train_settings():
     raw = OmegaConf.to_container(OmegaConf.load(tasks_dir() / "mpe.yaml"))
     sections = [raw.get("train") or {}] + [(b or {}).get("train") or {} for b in (raw.get("budgets") or {}).values()]
     known = {f for f in mt.TRAIN_DEFAULTS} | {"enabled"}
+    # the base section may only repeat TrainConfig's defaults (it must not become a second home)
+    defaults = mt.TrainConfig().as_dict()
+    for key, value in (raw.get("train") or {}).items():
+        if key != "enabled":
+            assert value == defaults[key], (key, value, defaults[key])
     for section in sections:
         assert set(section) <= known, set(section) - known
         merged = OmegaConf.to_container(OmegaConf.merge(raw.get("train") or {}, section))
