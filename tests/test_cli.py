@@ -53,5 +53,5 @@ def test_joblib_sweep_runs_each_point_once_and_skips_on_rerun(tmp_path):
     assert all(r["status"] == "completed" for r in first)
     again = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
     logs = again.stdout + again.stderr  # Hydra logs to the console (stdout)
-    assert again.returncode == 0 and logs.count("already completed") == 2, logs[-2000:]
+    assert again.returncode == 0 and logs.count("result (already completed, reused)") == 2, logs[-2000:]
     assert [json.loads(f.read_text())["started"] for f in files] == [r["started"] for r in first]

@@ -601,6 +601,9 @@ def _notes(result: dict) -> list[str]:
         if isinstance(n, int) and isinstance(total, int) and n < total:
             notes.append(f"note: {ds} scored on {n} of its {total} tracks (budget={result.get('budget')}); "
                          "published numbers are over the whole dataset -- not comparable")
+    if result.get("task") != "mpe" and result.get("budget") not in ("paper", None):
+        notes.append(f"note: budget={result.get('budget')} is a reduced budget; published numbers use the "
+                     "paper's full settings -- compare shapes, not decimals")
     for ds, info in (extra.get("datasets") or {}).items():
         for track, reason in (info.get("skipped_tracks") or {}).items():
             notes.append(f"skipped track {ds}/{track}: {reason}")

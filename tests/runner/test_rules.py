@@ -254,3 +254,20 @@ def test_two_identical_runs_one_runs_the_other_says_in_progress(toy_tasks_dir, t
     third.communicate(timeout=120)
     assert third.returncode != 0
     assert json.loads(lock_taken.read_text()) == completed
+
+
+def test_result_files_get_the_usual_permissions(toy_tasks_dir, tmp_path):
+    old = os.umask(0o022)
+    try:
+        run.execute(_compose(tmp_path))
+    finally:
+        os.umask(old)
+    assert (tmp_path / RUN / "result.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / RUN / "checkpoint.pt").stat().st_mode & 0o777 == 0o644
+
+
+def test_mpe_default_budget_evaluates_whole_datasets_and_smoke_is_asked_for():
+    default = run.compose(["task=mpe"])
+    smoke = run.compose(["task=mpe", "budget=smoke"])
+    assert default.budget == "cpu" and default.task.max_tracks is None
+    assert smoke.budget == "smoke" and smoke.task.max_tracks == 2
