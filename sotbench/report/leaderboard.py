@@ -52,7 +52,7 @@ _UNITS = {"lsd_db": "dB^2", "rpa": "%", "rca": "%", "od": "octave", "p": "%", "r
 _DIRECTION = {"lsd_db": "min", "rpa": "max", "rca": "max", "od": "zero", "p": "max", "r": "max", "acc": "max",
               "f1": "max", "rtf": "min"}
 LSD_NOTE = ("LSD is labelled dB²: paper 000 and its code define it as the mean over frames and bins of the "
-            "*squared* difference of the log-magnitude spectra in dB (no square root), so its unit is dB² even "
+            "squared difference of the log-magnitude spectra in dB (no square root), so its unit is dB² even "
             "though the paper's table header says dB.")
 _MPE_KEYS = ("p", "r", "acc", "f1")
 _MPE_EXTRA_DATASETS = ("chorales-synth",)
