@@ -182,6 +182,25 @@ def _probe_dataset(dataset: str, data_root: Any, options: dict):
         return None, str(err)
 
 
+#: Boolean keywords of the dataset loaders (parsed strictly: true/false/yes/no/on/off/1/0).
+_LOADER_BOOLS = ("skip_incomplete",)
+
+
+def _loader_options(dataset: str, options: Any) -> dict:
+    """``task.datasets.<dataset>`` as loader keyword arguments, booleans parsed strictly."""
+    from sotbench.runner.run import parse_bool
+
+    options = _plain(options) or {}
+    if not isinstance(options, dict):
+        raise ValueError(f"task.datasets.{dataset}={options!r} must be a mapping of loader settings, "
+                         f"e.g. task.datasets.{dataset}.skip_incomplete=true")
+    out = dict(options)
+    for key in _LOADER_BOOLS:
+        if key in out:
+            out[key] = parse_bool(f"task.datasets.{dataset}.{key}", out[key])
+    return out
+
+
 def _user_named_root(data_root: Any) -> bool:
     import os
 
@@ -350,7 +369,7 @@ class MPETask:
         ds_options = dict(_plain(_cfg_get(task, "datasets", {})) or {})
         plans: list[RecordPlan] = []
         for ds in datasets:
-            kwargs = dict(ds_options.get(ds) or {})
+            kwargs = _loader_options(ds, ds_options.get(ds))
             overrides = {"eval": [ds], "datasets": {ds: kwargs} if ds in ds_options else {}}
             if ds in GENERATED_DATASETS:
                 plans.append(RecordPlan(ds, overrides, data_fingerprint(ds, None, kwargs)))
@@ -406,7 +425,7 @@ class MPETask:
         evaluated: list[str] = []
         for ds in datasets:
             loader = get_eval_loader(ds)
-            kwargs = dict(ds_options.get(ds) or {})
+            kwargs = _loader_options(ds, ds_options.get(ds))
             root = None if ds in GENERATED_DATASETS else data_root
             try:
                 tracks = loader(root, **kwargs)

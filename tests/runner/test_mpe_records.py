@@ -162,3 +162,10 @@ def test_whole_dataset_by_default(mpe_env):
     assert outcome.result["budget"] == "cpu"
     assert outcome.result["extra"]["datasets"]["tiny"]["n_tracks"] == 3
     assert "scored on" not in run.format_outcomes([outcome])
+
+
+def test_loader_booleans_are_strict(mpe_env):
+    with pytest.raises(ValueError, match=r"task.datasets.tiny.skip_incomplete='sometimes' is not a boolean"):
+        _records(mpe_env, "task.eval=[tiny]", "+task.datasets.tiny.skip_incomplete=sometimes")
+    outcome = _records(mpe_env, "task.eval=[tiny]", "+task.datasets.tiny.skip_incomplete=no")[0]
+    assert outcome.result["extra"]["datasets"]["tiny"]["loader_options"] == {"skip_incomplete": False}
