@@ -317,3 +317,81 @@ def build_harmonic_ae(**settings) -> HarmonicAutoencoder:
 
 
 __all__.append("count_parameters")
+
+
+class DirectHarmonicSynth(nn.Module):
+    """The harmonic synthesizer with its controls as free parameters (task ``synth-fit``).
+
+    No network: one constant f0 per example, parametrised as ``log2 f0``, and
+    optionally one constant amplitude per harmonic, fitted directly to the
+    target audio by gradient descent (Hayes et al., ICASSP 2023; paper 000's
+    loss-landscape motivation).  The audio is
+    :func:`sotbench.dsp.synth.harmonic_synth` of the constant controls held
+    over ``n_frames`` frames, i.e. the synthesizer of ``harmonic-ae``.
+
+    Parameters
+    ----------
+    f0_init_hz : Tensor, shape (B,)
+        Initial f0 per example in Hz (> 0).
+    amplitudes : Tensor, shape (B, H)
+        Linear harmonic amplitudes: fixed values (``learn_amplitudes=False``,
+        the "known amplitudes" setting) or the starting point of the learned
+        ones (parametrised as ``log`` amplitudes, so they stay positive).
+    n_samples : int
+        Output length N (a multiple of ``n_frames``).
+    sample_rate : float
+        Hz.
+    n_frames : int
+        Control frames (16 = the autoencoder's frame rate for N = 4096).
+    learn_amplitudes : bool
+        Learn the amplitudes (True) or keep them fixed (False).
+    """
+
+    def __init__(self, f0_init_hz: torch.Tensor, amplitudes: torch.Tensor, n_samples: int = 4096,
+                 sample_rate: float = 16000.0, n_frames: int = 16, learn_amplitudes: bool = False) -> None:
+        super().__init__()
+        f0 = torch.as_tensor(f0_init_hz, dtype=torch.float32)
+        amps = torch.as_tensor(amplitudes, dtype=torch.float32)
+        if f0.ndim != 1 or amps.ndim != 2 or amps.shape[0] != f0.shape[0]:
+            raise ValueError(f"DirectHarmonicSynth needs f0_init_hz (B,) and amplitudes (B, H); got "
+                             f"{tuple(f0.shape)} and {tuple(amps.shape)}")
+        if not torch.all(torch.isfinite(f0) & (f0 > 0)):
+            raise ValueError("f0_init_hz must be finite and > 0 Hz")
+        if int(n_samples) % int(n_frames):
+            raise ValueError(f"n_samples={n_samples} must be a multiple of n_frames={n_frames}")
+        self.n_samples, self.sample_rate, self.n_frames = int(n_samples), float(sample_rate), int(n_frames)
+        self.learn_amplitudes = bool(learn_amplitudes)
+        self.log2_f0 = nn.Parameter(torch.log2(f0))
+        if self.learn_amplitudes:
+            if not torch.all(amps > 0):
+                raise ValueError("learned amplitudes start from positive values (they are fitted in log)")
+            self.log_amplitudes = nn.Parameter(torch.log(amps))
+        else:
+            self.register_buffer("fixed_amplitudes", amps)
+
+    @property
+    def f0_hz(self) -> torch.Tensor:
+        """Current f0 per example in Hz, shape (B,)."""
+        return torch.exp2(self.log2_f0)
+
+    @property
+    def amplitudes(self) -> torch.Tensor:
+        """Current linear amplitudes, shape (B, H)."""
+        return torch.exp(self.log_amplitudes) if self.learn_amplitudes else self.fixed_amplitudes
+
+    def forward(self) -> torch.Tensor:
+        """Synthesized audio, shape (B, N)."""
+        f0 = self.f0_hz[:, None].expand(-1, self.n_frames)
+        amps = self.amplitudes[:, None, :].expand(-1, self.n_frames, -1)
+        return harmonic_synth(f0, amps, self.n_samples, self.sample_rate)
+
+
+@MODELS.register("harmonic-synth", task="synth-fit",
+                 description="Paper 000's harmonic synthesizer with free constant controls (log2 f0, "
+                             "amplitudes known or learned), fitted per example by gradient descent")
+def build_direct_harmonic_synth(**settings) -> DirectHarmonicSynth:
+    """Build :class:`DirectHarmonicSynth` (the synth-fit task passes the data-dependent settings)."""
+    return DirectHarmonicSynth(**settings)
+
+
+__all__ += ["DirectHarmonicSynth"]
