@@ -41,9 +41,9 @@ import torch
 from torch import nn
 
 from sotbench.losses._checks import check_term_weight
-from sotbench.registry import LOSSES
 from sotbench.losses.mss import DEFAULT_SCALES, MSSLoss
 from sotbench.losses.sot import SOTLoss
+from sotbench.registry import LOSSES
 
 __all__ = ["WeightedSum", "CQT_FMIN_HZ", "CQT_FMAX_HZ"]
 
@@ -84,6 +84,7 @@ class WeightedSum(nn.Module):
         return sum(self.components(pred, target).values())
 
     def extra_repr(self) -> str:
+        """Term weights shown by ``repr``."""
         return ", ".join(f"{k}: {self.weights[k]}" for k in self.names)
 
 

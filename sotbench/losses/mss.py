@@ -91,6 +91,7 @@ class MSSLoss(nn.Module):
         return max(1, int(scale * (1.0 - self.overlap)))
 
     def extra_repr(self) -> str:
+        """Settings shown by ``repr``."""
         return (f"scales={self.scales}, overlap={self.overlap}, lin_weight={self.lin_weight}, "
                 f"log_weight={self.log_weight}, eps={self.eps}, window={self.window!r}")
 

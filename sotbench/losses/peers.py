@@ -189,12 +189,12 @@ class SOTLossPeer(nn.Module):
                              spectrum=spectrum, p=float(p), cutoff=self.cutoff, eps=float(eps))
 
     def extra_repr(self) -> str:
+        """Settings shown by ``repr``."""
         return ", ".join(f"{k}={v!r}" for k, v in self.settings.items())
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Scalar loss between signals ``pred`` and ``target`` of shape (B, N)."""
         from sotbench.dsp.stft import check_signals
-
         from sotbench.losses._checks import check_nonempty
 
         pred, target = check_signals(pred, target, self.settings["n_fft"])

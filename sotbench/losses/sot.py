@@ -62,7 +62,7 @@ from sotbench.dsp.stft import bin_frequencies, check_signals, n_frames, spectrog
 from sotbench.losses._checks import check_nonempty, compute_dtype
 from sotbench.losses.wasserstein import wasserstein_1d
 
-__all__ = ["SOTLoss", "MultiResolutionSOTLoss", "hz_to_midi", "log_positions", "linear_positions"]
+__all__ = ["SOTLoss", "MultiResolutionSOTLoss", "spectral_transport", "hz_to_midi", "log_positions", "linear_positions"]
 
 
 def linear_positions(n_fft: int) -> np.ndarray:
@@ -88,6 +88,49 @@ def log_positions(n_fft: int, sample_rate: float, fmin: float | None = None,
                          f"0 < log_fmin < log_fmax (Hz)")
     lo, hi = hz_to_midi(fmin), hz_to_midi(fmax)
     return (hz_to_midi(f) - lo) / (hi - lo)
+
+
+def spectral_transport(s_pred: torch.Tensor, s_tgt: torch.Tensor, positions: torch.Tensor, *,
+                       p: float = 2.0, cutoff: bool = True, normalize: bool = True,
+                       root: bool = False, silence_threshold: float = 1e-10) -> torch.Tensor:
+    """:math:`W_p^p` between rows of non-negative spectra, with SOT's normalization rules.
+
+    Parameters
+    ----------
+    s_pred, s_tgt : Tensor, shape (R, F)
+        Prediction and target spectra (one measure per row).
+    positions : Tensor, shape (F,)
+        Position of each bin (any units; the cost is in ``units ** p``).
+    p, cutoff, normalize, root, silence_threshold
+        As in :class:`SOTLoss` (``cutoff``: the target's mass normalizes both
+        rows and the levels are integrated up to 1; ``normalize=False``: raw
+        spectra, POT's convention for unequal masses).
+
+    Returns
+    -------
+    Tensor, shape (R,)
+        Per-row :math:`W_p^p` (or :math:`W_p`); 0 with a zero gradient for
+        rows whose target sums to at most ``silence_threshold`` (normalized
+        modes only).
+    """
+    if not normalize:  # raw (unbalanced) spectra
+        return wasserstein_1d(s_pred, s_tgt, positions.to(s_pred.dtype), p, root=root,
+                              warn_unequal_mass=False)
+    mass_t = s_tgt.sum(-1, keepdim=True)
+    silent = mass_t <= silence_threshold
+    denom_t = torch.where(silent, torch.ones_like(mass_t), mass_t)
+    target_w = s_tgt / denom_t
+    if cutoff:
+        pred_w = s_pred / denom_t
+        level_max = 1.0
+    else:
+        mass_p = s_pred.sum(-1, keepdim=True)
+        denom_p = torch.where(mass_p <= silence_threshold, torch.ones_like(mass_p), mass_p)
+        pred_w = s_pred / denom_p
+        level_max = None
+    w = wasserstein_1d(pred_w, target_w, positions.to(pred_w.dtype), p, max_level=level_max,
+                       root=root, warn_unequal_mass=False)
+    return torch.where(silent.squeeze(-1), torch.zeros_like(w), w)
 
 
 class SOTLoss(nn.Module):
@@ -225,6 +268,7 @@ class SOTLoss(nn.Module):
                              persistent=False)
 
     def extra_repr(self) -> str:
+        """Settings shown by ``repr``."""
         return (f"n_fft={self.n_fft}, hop_length={self.hop_length}, window={self.window!r}, "
                 f"spectrum={self.spectrum!r}, p={self.p}, positions={self.positions_mode!r}, "
                 f"cutoff={self.cutoff}, axis={self.axis!r}, normalize={self.normalize}")
@@ -253,8 +297,9 @@ class SOTLoss(nn.Module):
         return s
 
     def frame_losses(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Per-measure :math:`W_p^p` (or :math:`W_p`): shape (B, T) per frame, or (B, F') per
-        frequency bin with ``axis="time"``.
+        """Per-measure :math:`W_p^p` (or :math:`W_p`), shape (B, T) or (B, F').
+
+        One value per frame, or per frequency bin with ``axis="time"``.
 
         Raises ValueError for mismatched shapes, NaN/Inf samples or signals
         shorter than ``n_fft``.  float16/bfloat16 signals are computed in
@@ -282,28 +327,10 @@ class SOTLoss(nn.Module):
         else:
             positions = self.positions
         batch, rows, points = s_tgt.shape
-        s_pred = s_pred.reshape(batch * rows, points)
-        s_tgt = s_tgt.reshape(batch * rows, points)
-        if not self.normalize:  # raw (unbalanced) spectra
-            w = wasserstein_1d(s_pred, s_tgt, positions.to(s_pred.dtype), self.p,
-                               root=self.root, warn_unequal_mass=False)
-            return w.reshape(batch, rows).to(out_dtype)
-        thr = self.silence_threshold
-        mass_t = s_tgt.sum(-1, keepdim=True)
-        silent = mass_t <= thr
-        denom_t = torch.where(silent, torch.ones_like(mass_t), mass_t)
-        target_w = s_tgt / denom_t
-        if self.cutoff:
-            pred_w = s_pred / denom_t
-            level_max = 1.0
-        else:
-            mass_p = s_pred.sum(-1, keepdim=True)
-            denom_p = torch.where(mass_p <= thr, torch.ones_like(mass_p), mass_p)
-            pred_w = s_pred / denom_p
-            level_max = None
-        w = wasserstein_1d(pred_w, target_w, positions.to(pred_w.dtype), self.p,
-                           max_level=level_max, root=self.root, warn_unequal_mass=False)
-        w = torch.where(silent.squeeze(-1), torch.zeros_like(w), w)
+        w = spectral_transport(s_pred.reshape(batch * rows, points),
+                               s_tgt.reshape(batch * rows, points), positions, p=self.p,
+                               cutoff=self.cutoff, normalize=self.normalize, root=self.root,
+                               silence_threshold=self.silence_threshold)
         return w.reshape(batch, rows).to(out_dtype)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -341,7 +368,7 @@ class MultiResolutionSOTLoss(nn.Module):
         if not n_ffts or len(n_ffts) != len(hop_lengths):
             raise ValueError(f"n_ffts={n_ffts!r} and hop_lengths={hop_lengths!r} must be "
                              f"non-empty and of the same length (one hop per resolution)")
-        self.terms = nn.ModuleList(SOTLoss(n, h, **kwargs) for n, h in zip(n_ffts, hop_lengths))
+        self.terms = nn.ModuleList(SOTLoss(n, h, **kwargs) for n, h in zip(n_ffts, hop_lengths, strict=True))
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Scalar: sum over resolutions of the mean SOT loss."""

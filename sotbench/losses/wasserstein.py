@@ -139,7 +139,7 @@ def _run_chunked(run, n_rows: int, row_work: int) -> None:
         _POOL = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sotbench-w1d")
         _POOL_KEY = key
     bounds = np.linspace(0, n_rows, threads + 1).astype(int)
-    futures = [_POOL.submit(run, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    futures = [_POOL.submit(run, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
     for f in futures:
         f.result()
 
@@ -153,7 +153,6 @@ class _MergeW(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, u, v, xu, xv, p, level_max):  # noqa: D102 - see module doc
-        want_w = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
         want_x = ctx.needs_input_grad[2] or ctx.needs_input_grad[3]
         n_rows, n = u.shape
         m = v.shape[1]

@@ -121,6 +121,7 @@ class RatioTarget:
     label_fast: str = ""
 
     def goal_text(self) -> str:
+        """The goal as shown in the report (">= 50x", "<= 3x", "(information)")."""
         if self.goal is None:
             return "(information)"
         return f"{'>=' if self.at_least else '<='} {self.goal:g}x"
@@ -279,7 +280,7 @@ def _numeric_axis(bench: AsvBenchmark) -> str | None:
     names = bench.param_names
     if "frames" in names and "bins" in names:
         return "frames x bins"
-    for name, values in zip(names, bench.params):
+    for name, values in zip(names, bench.params, strict=False):
         if name == "device":
             continue
         if len(values) >= 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
@@ -488,7 +489,8 @@ def render_performance(asv_results_dir: str | os.PathLike, out_path: str | os.Pa
              f"{' matching' if machine or commit else ''} is shown).  Every value below comes from this "
              "one result file (one machine, commit and environment; asv merges the benchmarks "
              "of several `asv run -b ...` calls at one commit into it), and each target ratio "
-             "compares values of one benchmark measured side by side.  `time` = asv median wall time of one call; `peak RSS` = maximum "
+             "compares values of one benchmark measured side by side.  `time` = asv median wall "
+             "time of one call; `peak RSS` = maximum "
              "resident memory of the benchmark process; `track` values are returned by the "
              "benchmark (CUDA timings through `torch.cuda.Event`).  `steps/s` is higher-is-better; "
              "every other value lower-is-better.")

@@ -34,7 +34,7 @@ __all__ = ["AsvBenchmark", "AsvRun", "load_runs", "select_run"]
 # ---------------------------------------------------------------------------
 
 def _parse_param(text: Any) -> Any:
-    """asv stores parameter values as ``repr`` strings; turn them back into values."""
+    """Asv stores parameter values as ``repr`` strings; turn them back into values."""
     if not isinstance(text, str):
         return text
     try:
@@ -88,13 +88,14 @@ class AsvBenchmark:
 
     @property
     def module(self) -> str:
+        """The benchmark file (``bench_losses``, ...)."""
         return self.name.split(".")[0]
 
     def items(self) -> Iterator[tuple[dict[str, Any], float | None]]:
         """Yield ``({param_name: value}, result)`` for every combination."""
         combos = list(itertools.product(*self.params)) if self.params else [()]
-        for combo, value in zip(combos, self.values):
-            yield dict(zip(self.param_names, combo)), value
+        for combo, value in zip(combos, self.values, strict=False):
+            yield dict(zip(self.param_names, combo, strict=False)), value
 
     def get(self, **selection: Any) -> float | None:
         """The value of the single combination matching ``selection`` (None if absent)."""
@@ -204,7 +205,7 @@ def load_runs(asv_results_dir: str | os.PathLike) -> list[AsvRun]:
                          commit_hash=str(data["commit_hash"]), env_name=str(data.get("env_name", "")),
                          info=info, started_at=0.0, date=data.get("date"))
             for name, row in data["results"].items():
-                cols = dict(zip(columns, row))
+                cols = dict(zip(columns, row, strict=False))
                 kind, unit = _infer_type(name.split(".")[-1])
                 bmeta = meta.get(name, {})
                 kind = bmeta.get("type", kind)

@@ -36,7 +36,7 @@ def test_ls_reports_absent_package(monkeypatch, capsys):
 
     _absent(monkeypatch)
     assert main(["ls"]) == 0
-    line = next(l for l in capsys.readouterr().out.splitlines() if "sot-loss-2048" in l)
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "sot-loss-2048" in ln)
     assert "unavailable" in line and "install-peers.sh" in line
 
 

@@ -252,8 +252,8 @@ def test_gradcheck_common_support_weights():
     x = torch.linspace(0, 1, 12, dtype=torch.float64)
     for p in (1.0, 2.0, 2.5):
         assert torch.autograd.gradcheck(
-            lambda a_, b_: wasserstein_1d(a_ / a_.sum(-1, keepdim=True),
-                                          b_ / b_.sum(-1, keepdim=True), x, p=p),
+            lambda a_, b_, p=p: wasserstein_1d(a_ / a_.sum(-1, keepdim=True),
+                                               b_ / b_.sum(-1, keepdim=True), x, p=p),
             (a, b), eps=1e-7, atol=1e-6)
 
 
