@@ -44,9 +44,17 @@ sotbench                          sot-loss 0.1.5
                                   ``mass + eps`` (``eps=0`` for exact equality)
 ``root=True``                     ``apply_root=True`` (the package takes
                                   ``sqrt(W + eps)`` for p = 2)
-``center=False`` on a signal      the package's STFT (always ``center=True`` with
-reflect-padded by ``n_fft // 2``  reflect padding, ``normalized=False``)
+``center="reflect"``              the package's STFT framing (always centred with
+                                  reflect padding; ``normalized=False``)
 ``normalized``                    none; cancels in the frame normalization
+``axis="time"``                   ``dim=-2`` (positions: frame times in s here,
+                                  frame indices there: costs differ by
+                                  ``(hop / sample_rate) ** p``)
+``normalize=False, cutoff=False`` ``normalize=False, balanced=False`` (raw spectra)
+``MultiResolutionSOTLoss``        ``MultiResolutionSOTLoss`` (same defaults)
+``circular_wasserstein_1d``       ``wasserstein_1d_circle`` / ``circular=True``
+                                  (equal when the first support point is 0)
+``CQTSOTLoss(positions="hz")``    ``transform="cqt"`` (``"normalized"`` positions)
 ``positions="log"``               none for the STFT transform
 mean over batch x frames          ``reduce=True`` (mean over rows)
 ================================  ==================================================
