@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from sotbench.data.audio import resample, validate_audio
 from sotbench.models.base import ModelUnavailable, count_parameters  # count_parameters: re-exported
 from sotbench.progress import counter
 from sotbench.registry import MODELS
@@ -356,8 +357,6 @@ def _resolve_device(device: str | torch.device | None) -> torch.device:
 
 
 def _resample(audio: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    from sotbench.data.audio import resample
-
     return resample(audio, sr_in, sr_out)
 
 
@@ -454,14 +453,8 @@ class SSMPE:
         audio = np.asarray(audio)
         if audio.ndim == 2 and 1 in audio.shape:
             audio = audio.reshape(-1)
-        if audio.ndim != 1:
-            raise ValueError(f"audio of shape {audio.shape} is not mono; pass a 1-D array "
-                             "(downmix with sotbench.data.audio.to_mono first)")
-        if audio.size == 0:
-            raise ValueError("audio is empty; pass at least one sample")
-        if not np.all(np.isfinite(audio)):
-            raise ValueError("audio contains NaN or Inf samples; clean the input first")
-        return _resample(audio.astype(np.float32), int(sample_rate), self.sample_rate)
+        audio = validate_audio(audio, sample_rate, name=f"{self.name} input")  # mono, non-empty, finite
+        return _resample(audio, int(sample_rate), self.sample_rate)
 
     def _stream(self, chunks, n_frames: int, peak: torch.Tensor, out: torch.Tensor) -> None:
         """Run the network over streamed power chunks, each output chunk with full context."""
