@@ -185,13 +185,13 @@ def test_progress_bar_and_resampling(model):
 
 
 def test_bad_audio(model):
-    with pytest.raises(ValueError, match="not mono"):
+    with pytest.raises(ValueError, match="mono"):
         model.salience(np.zeros((2, 1000), np.float32), SR)
     bad = tones(0.5)
     bad[10] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         model.salience(bad, SR)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="no samples"):
         model.salience(np.zeros(0, np.float32), SR)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
