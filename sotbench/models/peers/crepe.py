@@ -71,7 +71,7 @@ class TorchCrepe(PeerModel):
         except ImportError as err:
             raise unavailable(self.name, "resampy", str(err)) from err
         self.package_version = check_version(self.dist)
-        weights = Path(self._tc.__file__).parent / "assets" / f"{capacity}.pth"
+        weights = Path(self._tc.__file__ or ".").parent / "assets" / f"{capacity}.pth"
         if not weights.is_file():
             raise unavailable(self.name, self.dist, f"weights {weights} are missing")
         net = self._tc.Crepe(capacity)
