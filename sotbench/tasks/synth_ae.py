@@ -29,6 +29,9 @@ uses atomic scatter-adds on the GPU may still add float-rounding noise there.
 
 Curves (``extra["curves"]``): ``step``, ``train_loss`` (mean training loss
 since the previous evaluation), ``val_lsd_db`` and ``val_rpa`` (percent).
+``extra["silence_lsd_db"]`` holds the LSD of an all-zero output on the
+validation and test splits: the level a model that outputs silence reaches
+(the reference line of the curves and a reference row of the leaderboard).
 
 Differences from the authors' code (documented choices): batches are drawn
 from a fresh seeded permutation of the training split every epoch (dropping
@@ -348,6 +351,10 @@ class SynthAETask:
         f0_est = f0_est.double().numpy()
         metrics_pitch = pitch_metrics(test.f0_hz, f0_est)
         timing["test_s"] = time.perf_counter() - t0
+        # reference level: the LSD of a silent output (all zeros) on the same examples
+        silence = {name: float(log_spectral_distance(audio[name], torch.zeros_like(audio[name]),
+                                                     reduction="none").double().mean())
+                   for name in ("val", "test")}
         metrics = {"lsd_db": float(lsd.double().mean()), "rpa": metrics_pitch["rpa"],
                    "rca": metrics_pitch["rca"], "od": metrics_pitch["od"],
                    "best_step": int(state["best_step"]), "val_lsd_db": float(state["best_val_lsd"])}
@@ -374,6 +381,9 @@ class SynthAETask:
             "loss": {"name": loss_name, "settings": loss_settings},
             "train": {**train, "effective_batch_size": batch_size},
             "device": str(device), "torch_threads": torch.get_num_threads(),
+            "silence_lsd_db": {"test": _round(silence["test"], 4), "val": _round(silence["val"], 4),
+                               "note": "LSD of an all-zero output against the split (a model that "
+                                       "outputs silence scores this); the reference line of the curves"},
             "units": {"lsd_db": "dB^2 (mean squared dB difference, as in the paper's Table 1)",
                       "rpa": "%", "rca": "%", "od": "octaves, negative = estimate below the truth (paper 000 Table 1 sign)"},
         }

@@ -87,6 +87,8 @@ def test_result_layout(reference):
     assert 0 <= result.metrics["rpa"] <= result.metrics["rca"] <= 100
     assert result.metrics["best_step"] in (2, 4)
     assert result.metrics["lsd_db"] > 0
+    silence = result.extra["silence_lsd_db"]
+    assert silence["test"] > 50 and silence["val"] > 50  # a silent output is far from every tone
     curves = result.extra["curves"]
     assert curves["step"] == [2, 4] and len(curves["train_loss"]) == len(curves["val_lsd_db"]) == 2
     assert result.metrics["val_lsd_db"] == min(curves["val_lsd_db"])
@@ -152,13 +154,15 @@ def test_missing_loss_raises(tmp_path):
 
 def test_yaml_budgets_are_valid():
     base = OmegaConf.load(TASK_YAML)
-    assert base.name == "synth-ae" and set(base.budgets) == {"smoke", "cpu", "paper"}
+    assert base.name == "synth-ae" and set(base.budgets) == {"smoke", "cpu", "cpu-long", "paper"}
     paper = OmegaConf.merge(base, base.budgets.paper)
     train = parse_train_config(OmegaConf.to_container(paper.train))
     assert train["lr"] == 1e-4 and train["weight_decay"] == 1e-4
     assert train["batch_size"] == 64 and train["steps"] == 25_000
     assert paper.data.n_examples == 4000 and list(paper.data.split) == [0.7, 0.2, 0.1]
-    for budget in ("smoke", "cpu"):
+    long = parse_train_config(OmegaConf.to_container(OmegaConf.merge(base, base.budgets["cpu-long"]).train))
+    assert long["steps"] == 25_000 and long["batch_size"] == 16  # the paper's steps at batch 16
+    for budget in ("smoke", "cpu", "cpu-long"):
         merged = OmegaConf.merge(base, base.budgets[budget])
         parse_train_config(OmegaConf.to_container(merged.train))
         assert merged.data.seed == base.data.seed
