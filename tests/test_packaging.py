@@ -1,7 +1,7 @@
 """A non-editable install (``pip install .``, the wheel asv builds) ships the task YAMLs.
 
-The wheel is built from this checkout without build isolation (offline, a few
-seconds), unpacked into a temporary folder with ``pip install --target`` and
+The wheel is built from a copy of this checkout's sources without build
+isolation (offline, a few seconds), unpacked into a temporary folder with ``pip install --target`` and
 imported from there in a fresh interpreter whose working directory is outside
 the checkout, so only the packaged copy of ``tasks/*.yaml`` can be found.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -30,8 +31,15 @@ print(json.dumps({"package": sotbench.__file__, "tasks_dir": str(tasks_dir()),
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    # build from a clean copy of what a build needs, as asv does from a fresh clone: a stale
+    # build/ folder in the checkout (files removed since) must not leak into the wheel tested here
+    src = tmp_path_factory.mktemp("src")
+    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    for folder in ("sotbench", "tasks"):
+        shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     out = tmp_path_factory.mktemp("wheel")
-    cmd = [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+    cmd = [sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation",
            "-q", "-w", str(out)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=out)
     assert done.returncode == 0, done.stderr
