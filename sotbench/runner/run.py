@@ -397,7 +397,7 @@ def _read_previous(paths: store.RunPaths, overwrite: bool) -> dict | None:
 
 
 def _run_record(cfg: DictConfig, paths: store.RunPaths, plan: RecordPlan, device: torch.device,
-                checkpoint_hash: str, skipped: dict[str, str]) -> Outcome:
+                checkpoint_hash: str, skipped: dict[str, str], shared_checkpoint: bool = False) -> Outcome:
     plain_cfg = OmegaConf.to_container(cfg, resolve=True)
     chash = record_config_hash(plain_cfg, plan.fingerprint)
     label = (f"task={cfg.task.name} model={cfg.model} loss={cfg.loss or '-'} budget={cfg.budget} "
@@ -447,7 +447,7 @@ def _run_record(cfg: DictConfig, paths: store.RunPaths, plan: RecordPlan, device
 
     payload = store.load_checkpoint_payload(paths.checkpoint, config_hash=checkpoint_hash)
     resumed = None if payload is None else payload["state"]
-    if payload is not None:
+    if payload is not None and not shared_checkpoint:  # a shared (training) checkpoint's time is another record's
         prior_s = max(prior_s, float(payload.get("elapsed_s") or 0.0))
         log.info("resume %s from %s (%.1f s spent before)", label, paths.checkpoint, prior_s)
     ctx = RunContext(cfg=cfg, run_dir=paths.run_dir, device=device, seed=int(cfg.seed),
@@ -541,7 +541,7 @@ def run_records(cfg: DictConfig, *, explicit: set[str] | None = None, wait: bool
     plain = OmegaConf.to_container(cfg, resolve=True)
     shared = hashed_config(plain)
     if len(plans) > 1 or plans[0].key is not None:
-        for key in ("eval", "datasets"):
+        for key in {k for p in plans for k in p.overrides}:  # the settings that vary per record
             shared["task"].pop(key, None)
     checkpoint_hash = provenance.config_hash(shared) if (len(plans) > 1 or plans[0].key) else None
 
@@ -562,7 +562,8 @@ def run_records(cfg: DictConfig, *, explicit: set[str] | None = None, wait: bool
                     sub.task[key] = value
             chash = checkpoint_hash or record_config_hash(OmegaConf.to_container(sub, resolve=True),
                                                           plan.fingerprint)
-            outcomes.append(_run_record(sub, paths, plan, device, chash, skipped))
+            outcomes.append(_run_record(sub, paths, plan, device, chash, skipped,
+                                        shared_checkpoint=checkpoint_hash is not None))
     return outcomes
 
 
@@ -609,7 +610,7 @@ def _notes(result: dict) -> list[str]:
             notes.append(f"skipped track {ds}/{track}: {reason}")
     for key, messages in (extra.get("warnings") or {}).items():
         for message in messages:
-            notes.append(f"warning: {key}: {message}")
+            notes.append(f"warning: {message}" if str(message).startswith(key) else f"warning: {key}: {message}")
     return notes
 
 

@@ -271,3 +271,48 @@ def test_mpe_default_budget_evaluates_whole_datasets_and_smoke_is_asked_for():
     smoke = run.compose(["task=mpe", "budget=smoke"])
     assert default.budget == "cpu" and default.task.max_tracks is None
     assert smoke.budget == "smoke" and smoke.task.max_tracks == 2
+
+
+# ----------------------------------------------------------------------------- a task split into records
+class _SplitTask:
+    """Trains once (checkpointed in the run folder), then scores one 'part' per record."""
+
+    trained = 0
+
+    def plan(self, cfg, explicit):
+        from sotbench.tasks.base import RecordPlan
+
+        return [RecordPlan(p, {"parts": [p]}, {"part": p}) for p in cfg.task.parts]
+
+    def run(self, ctx):
+        from sotbench.tasks.base import TaskResult
+
+        state = ctx.load_checkpoint()
+        if state is None:
+            _SplitTask.trained += 1
+            state = {"weights": 3.0}
+            ctx.save_checkpoint(state)
+        part = ctx.cfg.task.parts[0]
+        return TaskResult(metrics={f"{part}/score": state["weights"] * len(part)}, main_score=f"{part}/score",
+                          direction="max")
+
+
+def test_split_run_trains_once_and_writes_one_record_per_part(toy_tasks_dir, tmp_path):
+    from sotbench.registry import MODELS, TASKS
+
+    if "toysplit" not in TASKS._entries:
+        TASKS.register("toysplit", _SplitTask, description="split toy")
+        MODELS.register("toysplit-model", lambda **kw: None, task="toysplit", description="toy")
+    (toy_tasks_dir / "toysplit.yaml").write_text(
+        "name: toysplit\ndefault_model: toysplit-model\nuses_loss: false\nparts: [a, bb]\nbudgets:\n  smoke: {}\n")
+    _SplitTask.trained = 0
+    cfg = run.compose(["task=toysplit", f"results_root={tmp_path / 'r'}", "progress=false"])
+    outcomes = run.run_records(cfg)
+    assert [(o.key, o.action) for o in outcomes] == [("a", "completed"), ("bb", "completed")]
+    assert _SplitTask.trained == 1
+    base = tmp_path / "r/toysplit/toysplit-model/-/smoke/seed42"
+    assert json.loads((base / "bb/result.json").read_text())["metrics"] == {"bb/score": 6.0}
+    assert (base / "checkpoint.pt").exists()
+    more = run.run_records(run.compose(["task=toysplit", f"results_root={tmp_path / 'r'}", "progress=false",
+                                        "task.parts=[a,ccc]"]))
+    assert [(o.key, o.action) for o in more] == [("a", "reused"), ("ccc", "completed")] and _SplitTask.trained == 1
