@@ -293,9 +293,13 @@ def _synth_ae_paired(groups: dict, ctx: _Ctx) -> list:
                 name = f"{sot} − {mss}"
                 cells = []
                 for m in metrics:
-                    xa = [_metric_value(a[s].get("metrics") or {}, m) for s in common]
-                    xb = [_metric_value(b[s].get("metrics") or {}, m) for s in common]
-                    res = stats.paired_t(xa, xb)
+                    pairs = [(_metric_value(a[s].get("metrics") or {}, m), _metric_value(b[s].get("metrics") or {}, m))
+                             for s in common]
+                    pairs = [(x, y) for x, y in pairs if x is not None and y is not None]
+                    if not pairs:
+                        cells += ["–", "–"]
+                        continue
+                    res = stats.paired_t([x for x, _ in pairs], [y for _, y in pairs])
                     cells += [_fmt_ci(res.delta, sign=True) + (" *" if res.significant else ""),
                               _fmt_p(res.p_wilcoxon)]
                     _add_delta(ctx, "synth-ae", "synthetic", sot, mss, budget, m, res, "seeds", "paired t")

@@ -196,3 +196,26 @@ def test_empty_or_missing_results_are_clear_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no completed result"):
         render_reports(tmp_path / "empty", tmp_path / "out")
+
+
+def test_sot_vs_mss_paired_over_examples_averaged_over_seeds(tmp_path):
+    root = tmp_path / "results"
+    runs = []
+    for seed, shift in ((1, 0.0), (2, 2.0)):
+        runs.append(_result("synth-ae", "harmonic-ae", "sot-2048", seed, {"lsd_db": 20.0 + shift},
+                            _examples([18.0 + shift, 20.0 + shift, 22.0 + shift], [1, 2, 3])))
+        runs.append(_result("synth-ae", "harmonic-ae", "mss-lin", seed, {"lsd_db": 30.0 + shift},
+                            _examples([29.0 + shift, 30.0 + shift, 31.0 + shift], [1, 2, 3])))
+    for run in runs:
+        folder = root / run["loss"] / f"seed{run['seed']}"
+        folder.mkdir(parents=True)
+        (folder / "result.json").write_text(json.dumps(run))
+    _, frame = build_leaderboard(root, tmp_path / "out", plots=False)
+    pooled = frame[(frame.metric == "delta_lsd_db") & (frame.n_kind == "test examples")].iloc[0]
+    # per-example means over seeds: sot (19, 21, 23), mss (30, 31, 32) -> differences (-11, -10, -9)
+    expected = stats.paired_bootstrap([19.0, 21.0, 23.0], [30.0, 31.0, 32.0])
+    assert (pooled.delta, pooled.delta_low, pooled.delta_high) == (expected.delta.mean, expected.delta.low,
+                                                                   expected.delta.high)
+    assert pooled.delta == -10.0 and bool(pooled.significant) and pooled.seeds == "1,2"
+    by_seed = frame[(frame.metric == "delta_lsd_db") & (frame.n_kind == "seeds")].iloc[0]
+    assert by_seed.delta == -10.0 and by_seed.n == 2
