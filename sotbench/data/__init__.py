@@ -43,8 +43,16 @@ from .chorales import ChoraleConfig, build_chorales_synth, load_chorales_synth
 from .guitarset import load_guitarset
 from .notes import NotesConfig, build_notes_synth, load_notes_synth
 from .nsynth import NSynthNote, load_nsynth
-from .roots import (DataPathNotFound, DatasetError, DatasetMalformed, DatasetNotFound, cache_dir, data_root,
-                    dataset_dir, named_data_root)
+from .roots import (
+    DataPathNotFound,
+    DatasetError,
+    DatasetMalformed,
+    DatasetNotFound,
+    cache_dir,
+    data_root,
+    dataset_dir,
+    named_data_root,
+)
 from .su import load_su
 from .tracks import LazyTracks
 from .trios import load_trios

@@ -185,6 +185,7 @@ class AudioInfo(tuple):
     __slots__ = ()
 
     def __new__(cls, n_samples: int, sample_rate: int, channels: int):
+        """Build from the sample count, rate (Hz) and channel count of a file."""
         return super().__new__(cls, (int(n_samples), int(sample_rate), int(channels)))
 
     n_samples = property(lambda self: self[0])

@@ -31,8 +31,15 @@ import numpy as np
 from ..types import MultiPitchTrack
 from .audio import audio_info, load_audio
 from .roots import DatasetMalformed, dataset_dir, layout_doc
-from .tracks import (LazyTracks, finish_track, matrix_to_frames, midi_to_hz, regular_grid,
-                     resolve_incomplete, select_names)
+from .tracks import (
+    LazyTracks,
+    finish_track,
+    matrix_to_frames,
+    midi_to_hz,
+    regular_grid,
+    resolve_incomplete,
+    select_names,
+)
 
 __all__ = ["load_bach10", "read_gtf0s", "BACH10_INSTRUMENTS", "BACH10_FRAME_START_S", "BACH10_HOP_S",
            "BACH10_SAMPLE_RATE"]

@@ -170,7 +170,7 @@ def _build_midi(parts, cfg: ChoraleConfig):
     pm = pretty_midi.PrettyMIDI(resolution=cfg.resolution, initial_tempo=cfg.qpm)
     sec_per_ql = 60.0 / cfg.qpm
     end = 0.0
-    for notes, program in zip(parts, cfg.programs):
+    for notes, program in zip(parts, cfg.programs, strict=True):
         inst = pretty_midi.Instrument(program=program, name=pretty_midi.program_to_instrument_name(program))
         for off, ql, midi in notes:
             start = cfg.lead_in_s + off * sec_per_ql

@@ -48,7 +48,7 @@ def _observations(data) -> list[dict]:
     if isinstance(data, list):
         return data
     if isinstance(data, dict) and "time" in data and "value" in data:  # column-wise serialisation
-        return [{"time": t, "value": v} for t, v in zip(data["time"], data["value"])]
+        return [{"time": t, "value": v} for t, v in zip(data["time"], data["value"], strict=True)]
     raise ValueError("unrecognised JAMS annotation data layout")
 
 

@@ -321,7 +321,7 @@ def _render_split(cfg: NotesConfig, split: str, programs: list[int], sf: SoundFo
             for b in range(0, len(idx), int(cfg.batch)):
                 chunk = idx[b:b + int(cfg.batch)]
                 clips = render_notes([cands[i] for i in chunk], cfg, sf)
-                for i, clip in zip(chunk, clips):
+                for i, clip in zip(chunk, clips, strict=True):
                     prog, pitch, vel = cands[i]
                     f0 = float("nan")
                     if cfg.pitch_check:

@@ -60,6 +60,7 @@ class SoundFont:
 
     @property
     def name(self) -> str:
+        """The soundfont's file name."""
         return self.path.name
 
     def data(self) -> bytes:

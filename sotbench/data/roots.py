@@ -101,8 +101,10 @@ class DatasetNotFound(DatasetError):
 
 
 class DataPathNotFound(DatasetError):
-    """A path the user named (``data_root=``, ``$SOTBENCH_DATA_ROOT``, ``path=``,
-    ``$SOTBENCH_<NAME>_DIR``) does not exist.  Always an error, never a skip."""
+    """A path the user named does not exist: always an error, never a skip.
+
+    Named paths are ``data_root=``, ``$SOTBENCH_DATA_ROOT``, ``path=`` and ``$SOTBENCH_<NAME>_DIR``.
+    """
 
 
 class DatasetMalformed(DatasetError):

@@ -29,8 +29,15 @@ from ..types import MultiPitchTrack
 from .audio import audio_info, load_audio
 from .bach10 import _required
 from .roots import DatasetMalformed, dataset_dir, layout_doc
-from .tracks import (LazyTracks, finish_track, notes_to_frames, read_numeric_rows, regular_grid,
-                     resolve_incomplete, select_names)
+from .tracks import (
+    LazyTracks,
+    finish_track,
+    notes_to_frames,
+    read_numeric_rows,
+    regular_grid,
+    resolve_incomplete,
+    select_names,
+)
 
 __all__ = ["load_su", "read_mirex_multif0", "read_note_list", "write_mirex_multif0"]
 
@@ -81,7 +88,7 @@ def write_mirex_multif0(path: str | Path, times, frequencies) -> None:
     from .roots import atomic_write_text
 
     lines = ["\t".join([repr(float(t))] + [repr(float(f)) for f in np.atleast_1d(fs)])
-             for t, fs in zip(times, frequencies)]
+             for t, fs in zip(times, frequencies, strict=True)]
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 

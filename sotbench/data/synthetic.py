@@ -129,7 +129,7 @@ class SyntheticConfig:
             raise ValueError(f"synthetic data: split={list(self.split)} sums to {sum(self.split):g}; "
                              f"the fractions must sum to 1")
         sizes = self.split_sizes()
-        for name, size in zip(SPLITS, sizes):
+        for name, size in zip(SPLITS, sizes, strict=True):
             if size < 1:
                 raise ValueError(
                     f"synthetic data: the {name} split would be empty ({self.n_examples} examples x "

@@ -240,8 +240,11 @@ def check_durations(audio_s: float, gt_end_s: float, *, hop_s: float | None, lab
     tol = duration_tolerance(hop_s)
     diff = audio_s - gt_end_s  # > 0: audio longer than the ground truth
     rate = f" at {int(sample_rate)} Hz" if sample_rate else ""
-    what = (f"{label}: audio {str(audio_path)!r} lasts {audio_s:.3f} s{rate} but its ground truth "
-            f"{str(annotation_path)!r} ends at {gt_end_s:.3f} s") if audio_path or annotation_path else         f"{label}: audio lasts {audio_s:.3f} s{rate} but its ground truth ends at {gt_end_s:.3f} s"
+    if audio_path or annotation_path:
+        what = (f"{label}: audio {str(audio_path)!r} lasts {audio_s:.3f} s{rate} but its ground truth "
+                f"{str(annotation_path)!r} ends at {gt_end_s:.3f} s")
+    else:
+        what = f"{label}: audio lasts {audio_s:.3f} s{rate} but its ground truth ends at {gt_end_s:.3f} s"
     hint = ("a truncated audio file, a wrong sample rate in the audio header, or a cut or foreign "
             f"annotation? (tolerances: {layout_doc('durations')})")
     if diff < -tol:

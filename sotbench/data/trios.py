@@ -46,8 +46,15 @@ from ..types import MultiPitchTrack
 from .audio import audio_info, load_audio
 from .bach10 import _required, _visible_dirs
 from .roots import DatasetMalformed, dataset_dir, layout_doc
-from .tracks import (LazyTracks, finish_track, midi_to_hz, notes_to_frames, regular_grid, resolve_incomplete,
-                     select_names)
+from .tracks import (
+    LazyTracks,
+    finish_track,
+    midi_to_hz,
+    notes_to_frames,
+    regular_grid,
+    resolve_incomplete,
+    select_names,
+)
 
 __all__ = ["load_trios", "midi_notes", "instrument_midis", "UNPITCHED_NAMES", "UNPITCHED_PROGRAMS",
            "TRIOS_HOP_S"]

@@ -33,8 +33,15 @@ from ..types import MultiPitchTrack
 from .audio import audio_info, load_audio
 from .bach10 import _required, _visible_dirs
 from .roots import DatasetMalformed, dataset_dir, layout_doc
-from .tracks import (LazyTracks, finish_track, matrix_to_frames, read_numeric_rows, regular_grid,
-                     resolve_incomplete, select_names)
+from .tracks import (
+    LazyTracks,
+    finish_track,
+    matrix_to_frames,
+    read_numeric_rows,
+    regular_grid,
+    resolve_incomplete,
+    select_names,
+)
 
 __all__ = ["load_urmp", "read_f0_columns", "merge_stems", "URMP_SAMPLE_RATE"]
 
@@ -81,7 +88,7 @@ def merge_stems(stems: list[tuple[np.ndarray, np.ndarray]], name: str = "track"
     idx = [np.rint((t - t0) / hop).astype(np.int64) for t, _ in stems]
     n = int(max(i.max() for i in idx)) + 1
     out = np.zeros((len(stems), n))
-    for s, ((t, f), i) in enumerate(zip(stems, idx)):
+    for s, ((t, f), i) in enumerate(zip(stems, idx, strict=True)):
         off = np.abs(t - (t0 + hop * i))
         if (off > hop / 4).any():
             warnings.warn(f"{name}: stem {s + 1} has {int((off > hop / 4).sum())} rows off the common "
@@ -179,7 +186,7 @@ def load_urmp(root=None, tracks=None, *, path=None, sample_rate: int | None = No
                   "instruments": name.split("_")[2:]})
         hop = float(times[1] - times[0]) if len(times) > 1 else 0.01
         return finish_track(track, hop_s=hop, audio_path=mix,
-                            annotations=[(float(t[-1]), f) for (t, _), f in zip(stems, f0_files)],
+                            annotations=[(float(t[-1]), f) for (t, _), f in zip(stems, f0_files, strict=True)],
                             native_sample_rate=info.sample_rate, expected_sample_rate=URMP_SAMPLE_RATE,
                             source=str(d))
 

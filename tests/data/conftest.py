@@ -80,7 +80,7 @@ def urmp_root(tmp_path):
     np.savetxt(d / "F0s_1_vn_01_Jupiter.txt", np.c_[t1, f1], fmt="%.3f\t%.2f")
     np.savetxt(d / "F0s_2_cl_01_Jupiter.txt", np.c_[t2, f2], fmt="%.3f\t%.2f")
     sf.write(str(d / f"AuMix_{name}.wav"), tone([440.0, 293.66], 0.34, 48000), 48000, subtype="PCM_16")
-    sf.write(str(d / f"AuSep_1_vn_01_Jupiter.wav"), tone(440.0, 0.34, 48000), 48000, subtype="PCM_16")
+    sf.write(str(d / "AuSep_1_vn_01_Jupiter.wav"), tone(440.0, 0.34, 48000), 48000, subtype="PCM_16")
     return root, name, (t1, f1), (t2, f2)
 
 

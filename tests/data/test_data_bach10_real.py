@@ -21,7 +21,7 @@ def bach10_dir():
 
 def _pitch_score(audio, sr, times, freqs, shift_semitones=0.0, time_shift_s=0.0):
     """Mean over voiced frames of the log-magnitude at the labelled pitches above the frame median."""
-    n_fft, hop = 4096, 441
+    n_fft = 4096
     pad = np.pad(audio.astype(np.float64), n_fft // 2)
     bins = np.fft.rfftfreq(n_fft, 1 / sr)
     win = np.hanning(n_fft)

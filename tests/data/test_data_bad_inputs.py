@@ -17,12 +17,30 @@ import pytest
 import scipy.io
 import soundfile as sf
 
-from sotbench.data import (DataPathNotFound, DatasetError, DatasetMalformed, DatasetNotFound, EVAL_DATASETS,
-                           data_root, load_bach10, load_guitarset, load_nsynth, load_su, load_trios, load_urmp,
-                           named_data_root)
+from sotbench.data import (
+    EVAL_DATASETS,
+    DataPathNotFound,
+    DatasetError,
+    DatasetMalformed,
+    DatasetNotFound,
+    data_root,
+    load_bach10,
+    load_guitarset,
+    load_nsynth,
+    load_su,
+    load_trios,
+    load_urmp,
+    named_data_root,
+)
 from sotbench.data.roots import DATASETS_DOC, dataset_dir
-from sotbench.data.tracks import (DURATION_ERROR_S, NOTE_TAIL_S, check_durations, duration_tolerance,
-                                  hz_to_midi, midi_to_hz)
+from sotbench.data.tracks import (
+    DURATION_ERROR_S,
+    NOTE_TAIL_S,
+    check_durations,
+    duration_tolerance,
+    hz_to_midi,
+    midi_to_hz,
+)
 
 SR = 44100
 BACH10_FIXTURE_S = 0.54  # length of the conftest Bach10 fixture mixes (50 frames of 46 ms every 10 ms)
@@ -54,7 +72,7 @@ def test_named_data_root_missing_is_an_error_not_absent(isolated_env, tmp_path, 
     monkeypatch.setenv("SOTBENCH_DATA_ROOT", str(missing))
     with pytest.raises(DataPathNotFound, match="SOTBENCH_DATA_ROOT"):
         named_data_root()
-    for name, loader in LOADERS.items():  # every loader, whatever the dataset
+    for loader in LOADERS.values():  # every loader, whatever the dataset
         with pytest.raises(DataPathNotFound):
             loader()
     monkeypatch.delenv("SOTBENCH_DATA_ROOT")
@@ -76,7 +94,7 @@ def test_named_dataset_path_missing_is_an_error(isolated_env, tmp_path, monkeypa
 def test_absent_dataset_is_dataset_not_found_for_every_loader(isolated_env, tmp_path):
     root = tmp_path / "root"
     root.mkdir()
-    for name, loader in LOADERS.items():
+    for loader in LOADERS.values():
         with pytest.raises(DatasetNotFound) as err:
             loader(root)
         assert not isinstance(err.value, DatasetMalformed)
@@ -91,7 +109,7 @@ def test_present_but_empty_dataset_folder_is_malformed(isolated_env, tmp_path):
     root = tmp_path / "root"
     for folder in ("Bach10_v1.1", "URMP", "Su", "TRIOS", "GuitarSet"):
         (root / folder).mkdir(parents=True)
-    for name, loader in LOADERS.items():
+    for loader in LOADERS.values():
         with pytest.raises(DatasetMalformed) as err:
             loader(root)
         assert str(root) in str(err.value)

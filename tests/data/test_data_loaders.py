@@ -7,8 +7,18 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sotbench.data import (EVAL_DATASETS, DatasetMalformed, DatasetNotFound, get_eval_loader, load_bach10, load_guitarset,
-                           load_nsynth, load_su, load_trios, load_urmp)
+from sotbench.data import (
+    EVAL_DATASETS,
+    DatasetMalformed,
+    DatasetNotFound,
+    get_eval_loader,
+    load_bach10,
+    load_guitarset,
+    load_nsynth,
+    load_su,
+    load_trios,
+    load_urmp,
+)
 from sotbench.types import MultiPitchTrack
 
 

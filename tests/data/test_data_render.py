@@ -16,8 +16,15 @@ import pytest
 
 from sotbench.data import render as render_mod
 from sotbench.data.chorales import ChoraleConfig, build_chorales_synth, load_chorales_synth
-from sotbench.data.notes import (EXCLUDED_PROGRAMS, NotesConfig, build_notes_synth, estimate_f0,
-                                 eligible_programs, load_notes_synth, render_notes)
+from sotbench.data.notes import (
+    EXCLUDED_PROGRAMS,
+    NotesConfig,
+    build_notes_synth,
+    eligible_programs,
+    estimate_f0,
+    load_notes_synth,
+    render_notes,
+)
 from sotbench.data.nsynth import load_nsynth
 from sotbench.data.render import find_soundfont
 
