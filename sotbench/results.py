@@ -112,30 +112,37 @@ class RunPaths:
 
     @property
     def record_dir(self) -> Path:
+        """The record's folder (the run folder, or its ``record`` sub-folder)."""
         return self.run_dir / self.record if self.record else self.run_dir
 
     @property
     def result(self) -> Path:
+        """The record's ``result.json``."""
         return self.record_dir / "result.json"
 
     @property
     def attempt(self) -> Path:
+        """``result.attempt.json``: an attempt to replace a completed result."""
         return self.record_dir / "result.attempt.json"
 
     @property
     def previous_result(self) -> Path:
+        """``result.previous.json``: the result replaced by ``overwrite=true``."""
         return self.record_dir / "result.previous.json"
 
     @property
     def corrupt_result(self) -> Path:
+        """``result.corrupt.json``: an unreadable result moved aside by ``overwrite=true``."""
         return self.record_dir / "result.corrupt.json"
 
     @property
     def checkpoint(self) -> Path:
+        """The run's training checkpoint (shared by its records)."""
         return self.run_dir / "checkpoint.pt"
 
     @property
     def lock(self) -> Path:
+        """The run folder's lock file."""
         return self.run_dir / ".run.lock"
 
 
@@ -329,15 +336,19 @@ def scan_results(root: Path) -> tuple[list[tuple[Path, dict]], list[tuple[Path, 
     problems : list of (Path, str)
         Files that are not sotbench results, with the reason.
     """
-    records, problems = [], []
+    records: list[tuple[Path, dict]] = []
+    problems: list[tuple[Path, str]] = []
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"results folder {root} does not exist; pass --results <folder holding result.json files>")
     for path in sorted(root.glob("**/result.json")):
         try:
-            records.append((path, read_result(path)))
+            record = read_result(path)
         except ValueError as err:
             problems.append((path, str(err).replace(f"result file {path} is ", "").split("; move it away")[0]))
+            continue
+        if record is not None:
+            records.append((path, record))
     return records, problems
 
 
@@ -401,8 +412,12 @@ def merge_records(records: list[tuple[Path, dict]]) -> tuple[Path, dict]:
     metrics: dict = {}
     per_item: dict = {}
     extra = dict(main.get("extra") or {})
-    datasets, skipped, warnings_ = {}, {}, {}
-    evaluated, hashes, files = [], {}, {}
+    datasets: dict = {}
+    skipped: dict = {}
+    warnings_: dict = {}
+    evaluated: list = []
+    hashes: dict = {}
+    files: dict = {}
     audio = compute = 0.0
     for path, record in records:
         ds = _dataset_of(record) or path.parent.name
@@ -498,12 +513,12 @@ def migrate_layout(root: Path, *, data_root: str | None = None, dry_run: bool = 
         except ValueError as err:
             done.append(f"left {rel}: {err}")
             continue
+        if record is None:
+            continue
         budget = str(record.get("budget") or "unknown")
         new_run = root / task / model / slot / budget / seed_name
-        if task == "mpe":
-            targets = _split_mpe(record, data_root=data_root)
-        else:
-            targets = [(None, dict(record))]
+        targets: list[tuple[str | None, dict]] = list(_split_mpe(record, data_root=data_root)) \
+            if task == "mpe" else [(None, dict(record))]
         for ds, rec in targets:
             dest = (new_run / ds if ds else new_run) / "result.json"
             rec.setdefault("legacy_config_hash", record.get("config_hash"))

@@ -264,7 +264,8 @@ def _mps_available() -> bool:
 
 def compose(overrides: list[str] | None = None) -> DictConfig:
     """Compose the configuration a ``sotbench run`` with ``overrides`` would use (no Hydra app)."""
-    from hydra import compose as hydra_compose, initialize_config_module
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
     overrides = list(overrides or [])
@@ -367,10 +368,12 @@ def hashed_config(config: dict, fingerprint: dict | None = None) -> dict:
 
 
 def record_config_hash(config: dict, fingerprint: dict | None = None) -> str:
-    """Hash of what changes a record's numbers: its resolved configuration less runtime keys
-    (progress, overwrite, results_root, data_root, device) and descriptive task keys, null task
-    settings dropped, MPE training settings dropped unless the model is retrained, plus the data
-    fingerprint (12 hex digits)."""
+    """Hash of what changes a record's numbers (12 hex digits).
+
+    It covers the resolved configuration less runtime keys (progress, overwrite, results_root,
+    data_root, device) and descriptive task keys, with null task settings dropped and MPE training
+    settings dropped unless the model is retrained, plus the data fingerprint.
+    """
     return provenance.config_hash(hashed_config(config, fingerprint))
 
 

@@ -140,7 +140,8 @@ def data_fingerprint(dataset: str, data_root: Any = None, options: dict | None =
     """
     from pathlib import Path
 
-    from sotbench.data.roots import DATASET_FOLDERS, data_root as resolve_root, dataset_dir
+    from sotbench.data.roots import DATASET_FOLDERS, dataset_dir
+    from sotbench.data.roots import data_root as resolve_root
 
     options = dict(options or {})
     plain_options = {k: v for k, v in options.items() if k != "path"}
@@ -166,7 +167,8 @@ def _probe_dataset(dataset: str, data_root: Any, options: dict):
         The dataset is present but malformed (the loader names the file).
     """
     from sotbench.data import get_eval_loader
-    from sotbench.data.roots import DATASET_FOLDERS, DatasetNotFound, data_root as resolve_root, dataset_dir
+    from sotbench.data.roots import DATASET_FOLDERS, DatasetNotFound, dataset_dir
+    from sotbench.data.roots import data_root as resolve_root
 
     loader = get_eval_loader(dataset)
     if dataset in DATASET_FOLDERS:
@@ -358,7 +360,8 @@ class MPETask:
             that is absent; a present but malformed dataset; or no dataset at
             all to evaluate.
         """
-        from sotbench.data.roots import DatasetNotFound, data_root as resolve_root
+        from sotbench.data.roots import DatasetNotFound
+        from sotbench.data.roots import data_root as resolve_root
 
         task = cfg.task
         datasets = normalize_eval(_cfg_get(task, "eval", []))
@@ -390,6 +393,7 @@ class MPETask:
         return plans
 
     def run(self, ctx: RunContext) -> TaskResult:
+        """Evaluate ``ctx.cfg.model`` on every dataset of ``ctx.cfg.task.eval`` (see the module docstring)."""
         from sotbench.data import get_eval_loader
         from sotbench.data.roots import DatasetNotFound
 
