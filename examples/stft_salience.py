@@ -19,9 +19,12 @@ from sotbench.types import Salience
 
 
 class StftSalience:
-    """Magnitude STFT (Hann, ``n_fft`` samples, hop ``hop`` samples, centred frames) interpolated onto
-    ``bins_per_semitone`` log-spaced bins from ``fmin_hz`` to ``fmax_hz``, in dB mapped to [0, 1]
-    (``dynamic_range_db`` below the track's maximum -> 0)."""
+    """STFT magnitude on a log-frequency axis, in dB mapped to [0, 1].
+
+    Hann window of ``n_fft`` samples, hop ``hop`` samples, centred frames; interpolated onto
+    ``bins_per_semitone`` log-spaced bins from ``fmin_hz`` to ``fmax_hz``; ``dynamic_range_db`` below the
+    track's maximum maps to 0.
+    """
 
     def __init__(self, *, n_fft: int = 4096, hop: int = 256, fmin_hz: float = 55.0, fmax_hz: float = 1760.0,
                  bins_per_semitone: int = 1, dynamic_range_db: float = 40.0, threshold: float = 0.6):
@@ -34,6 +37,7 @@ class StftSalience:
         self.frequencies_hz = fmin_hz * 2.0 ** (np.arange(n_bins) / (12 * bins_per_semitone))
 
     def salience(self, audio: np.ndarray, sample_rate: int, *, progress: bool = False) -> Salience:
+        """Salience (F, T) of mono ``audio`` at ``sample_rate`` Hz; frame t is centred at ``t * hop`` samples."""
         audio = np.asarray(audio, dtype=np.float64).ravel()
         pad = self.n_fft // 2
         padded = np.pad(audio, (pad, pad))
@@ -51,6 +55,7 @@ class StftSalience:
 
 
 def main() -> None:
+    """Validate, register and evaluate the example model (writes ``results-example/``)."""
     import sotbench
 
     print(sotbench.validate_model(StftSalience()))

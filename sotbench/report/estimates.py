@@ -172,7 +172,9 @@ def load_estimates(path: Path) -> dict[str, TrackEstimate]:
                              f"{FORMAT_VERSION}: regenerate it")
         out = {}
         for i, key in enumerate(index["tracks"]):
-            g = lambda name: data[f"t{i}/{name}"]  # noqa: E731
+            def g(name, i=i):
+                return data[f"t{i}/{name}"]
+
             out[key] = TrackEstimate(key, g("times_s"), g("frequencies_hz"), g("peak_count"), g("peak_bin"),
                                      g("peak_value"), g("ref_times"), _unragged(g("ref_freqs"), g("ref_counts")),
                                      float(index["floor"]), str(index["plateau"]))
@@ -200,7 +202,7 @@ def to_multipitch(est: TrackEstimate, threshold: float) -> tuple[np.ndarray, lis
     keep = est.peak_value.astype(np.float64) >= threshold
     bins = np.split(est.peak_bin.astype(np.int64), np.cumsum(est.peak_count.astype(np.int64))[:-1])
     keeps = np.split(keep, np.cumsum(est.peak_count.astype(np.int64))[:-1])
-    return est.times_s.astype(np.float64), [est.frequencies_hz[b[k]] for b, k in zip(bins, keeps)]
+    return est.times_s.astype(np.float64), [est.frequencies_hz[b[k]] for b, k in zip(bins, keeps, strict=True)]
 
 
 def rescore(path: Path, *, threshold: float | None = None) -> tuple[dict, dict]:
@@ -303,7 +305,8 @@ def export_mir_eval(path: Path, out_dir: Path, *, threshold: float | None = None
     out_dir.mkdir(parents=True, exist_ok=True)
     for key, est in load_estimates(path).items():
         times, freqs = to_multipitch(est, t)
-        lines = ["\t".join([repr(float(time))] + [repr(float(f)) for f in fs]) for time, fs in zip(times, freqs)]
+        lines = ["\t".join([repr(float(time))] + [repr(float(f)) for f in fs])
+                 for time, fs in zip(times, freqs, strict=True)]
         target = out_dir / (key.replace("/", "__") + ".txt.gz")
         with gzip.open(target, "wt") as handle:
             handle.write("\n".join(lines) + "\n")

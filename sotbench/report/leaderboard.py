@@ -216,11 +216,11 @@ def synth_ae_sections(results: list[dict], plot_dir: Path | None, ctx: _Ctx | No
         prov_links.append(ctx.link(runs[-1]))
     for loss, pub in published.SOT_TABLE1.items():
         rows.append([loss, "published [1]", "paper", "25000 x 64", "5"]
-                    + [f"{_fmt(m)} (sd {_fmt(s)})" for m, s in zip(pub["mean"], pub["std"])]
+                    + [f"{_fmt(m)} (sd {_fmt(s)})" for m, s in zip(pub["mean"], pub["std"], strict=True)]
                     + [_fmt(m) for m in pub["median"]])
         links.append(None)
         pub_flags.append(True)
-        for m, mean, sd in zip(metrics, pub["mean"], pub["std"]):
+        for m, mean, sd in zip(metrics, pub["mean"], pub["std"], strict=True):
             ctx.add(task="synth-ae", dataset="synthetic", model="harmonic-ae", loss=loss, variant="",
                     budget="paper", source="published", label=loss, citation=published.SOT_CITATION, metric=m,
                     unit=_UNITS[m], direction=_DIRECTION[m], value=mean, published_sd=sd, n=5, n_kind="seeds")
@@ -255,7 +255,7 @@ def synth_ae_sections(results: list[dict], plot_dir: Path | None, ctx: _Ctx | No
 def _synth_ae_within_seed(groups: dict, ctx: _Ctx) -> list:
     metrics = published.SOT_METRICS
     rows, links = [], []
-    for (model, loss, variant, budget, _device), runs in groups.items():
+    for (_model, loss, variant, budget, _device), runs in groups.items():
         for run in runs:
             cells, n = [], 0
             for m in metrics:
@@ -278,7 +278,7 @@ def _synth_ae_paired(groups: dict, ctx: _Ctx) -> list:
     """SOT minus MSS (same budget): paired by seed (t) and by test example within a seed (bootstrap)."""
     metrics = published.SOT_METRICS
     by_budget: dict[str, dict[str, list]] = defaultdict(dict)
-    for (model, loss, variant, budget, _device), runs in groups.items():
+    for (_model, loss, variant, budget, _device), runs in groups.items():
         if not variant:
             by_budget[budget][loss] = runs
     rows = []
@@ -396,7 +396,7 @@ def _synth_ae_plots(groups: dict, plot_dir: Path) -> list:
     plt = _pyplot()
     blocks = []
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    for (model, loss, variant, budget, device), runs in groups.items():
+    for (_model, loss, _variant, budget, _device), runs in groups.items():
         rpa = [(r.get("metrics") or {}).get("rpa") for r in runs]
         rca = [(r.get("metrics") or {}).get("rca") for r in runs]
         ax.scatter(rpa, rca, label=f"{loss} ({budget})", alpha=0.8)
@@ -410,7 +410,7 @@ def _synth_ae_plots(groups: dict, plot_dir: Path) -> list:
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, ((model, loss, variant, budget, device), runs) in enumerate(groups.items()):
+    for i, ((_model, loss, _variant, budget, _device), runs) in enumerate(groups.items()):
         for j, run in enumerate(runs):
             curves = (run.get("extra") or {}).get("curves") or {}
             steps, values = curves.get("val_step") or curves.get("step"), curves.get("val_lsd_db")
@@ -555,7 +555,7 @@ def mpe_sections(results: list[dict], plot_dir: Path | None, ctx: _Ctx | None = 
     if absent:
         header = ["published row", "model in sotbench"] + [f"{d} P/R/Acc" for d in absent]
         rows = [[label, pub["model"] or "–"] + ["/".join(_fmt(v) for v in dict(zip(published.MPE_DATASETS,
-                                                                                    pub["scores"]))[d])
+                                                                                    pub["scores"], strict=True))[d])
                                                  for d in absent]
                 for label, pub in published.SSMPE_TABLE1.items()]
         sections[-1].blocks.append(Details(f"Published numbers on datasets not measured here ({', '.join(absent)})",
@@ -593,7 +593,7 @@ def _mpe_dataset_section(ds: str, rows: list[_MpeRow], ctx: _Ctx, reference: str
     header += ["ΔAcc vs ref", "p (Wilcoxon)", "s / audio s"]
     pub_by_model: dict[str, list[tuple[str, tuple]]] = defaultdict(list)
     for label, pub in published.SSMPE_TABLE1.items():
-        scores = dict(zip(published.MPE_DATASETS, pub["scores"])).get(ds)
+        scores = dict(zip(published.MPE_DATASETS, pub["scores"], strict=True)).get(ds)
         if scores is not None:
             pub_by_model[pub["model"] or label].append((label, scores))
     by_model: dict[str, list[_MpeRow]] = defaultdict(list)
@@ -616,7 +616,7 @@ def _mpe_dataset_section(ds: str, rows: list[_MpeRow], ctx: _Ctx, reference: str
                          + [_fmt(v) for v in scores] + ["–", "–", "–"])
             links.append(None)
             flags.append(True)
-            for k, v in zip(("p", "r", "acc"), scores):
+            for k, v in zip(("p", "r", "acc"), scores, strict=True):
                 ctx.add(task="mpe", dataset=ds, model=name, budget="paper", source="published", label=label,
                         citation=published.SSMPE_CITATION, metric=k, unit="%", direction="max", value=v,
                         threshold=float(_published_threshold(label)))
@@ -652,8 +652,8 @@ def _mpe_measured_cells(ds: str, row: _MpeRow, ref: _MpeRow | None, ctx: _Ctx) -
     elif ref is row:
         out += ["reference", "–"]
     else:
-        a = dict(zip(units["tracks"], units["acc"]))
-        b = dict(zip(ref.units["tracks"], ref.units["acc"]))
+        a = dict(zip(units["tracks"], units["acc"], strict=True))
+        b = dict(zip(ref.units["tracks"], ref.units["acc"], strict=True))
         keys = sorted(set(a) & set(b))
         if len(keys) < 2:
             out += ["–", "–"]
@@ -766,7 +766,7 @@ def _curves_plot(results: list[dict], task: str, plot_dir: Path, root: Path) -> 
         return []
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    for ax, name in zip(axes[0], names, strict=True):
         for run, c in curves:
             if name in c:
                 xs, ys = c[name]

@@ -70,6 +70,7 @@ class Interval:
 
     @property
     def has_interval(self) -> bool:
+        """True when both bounds are finite (``n >= 2``)."""
         return math.isfinite(self.low) and math.isfinite(self.high)
 
     def excludes(self, value: float = 0.0) -> bool:

@@ -31,7 +31,7 @@ def format_run_summary(result: dict) -> str:
         datasets = sorted({k.split("/")[0] for k in metrics if "/" in k})
         main_rows = ("Basic-Pitch", "CREPE (multi)", "PESTO (multi)", "SS-MPE (L)")
         pub_rows = {published.SSMPE_TABLE1[k]["model"]: (k, dict(zip(published.MPE_DATASETS,
-                                                                    published.SSMPE_TABLE1[k]["scores"])))
+                                                                    published.SSMPE_TABLE1[k]["scores"], strict=True)))
                     for k in main_rows}
         lines.append(f"{'dataset':<16}{'P':>7}{'R':>7}{'Acc':>7}   published P/R/Acc")
         for name in datasets:
