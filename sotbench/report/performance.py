@@ -490,7 +490,8 @@ def render_performance(asv_results_dir: str | os.PathLike, out_path: str | os.Pa
              "one result file (one machine, commit and environment; asv merges the benchmarks "
              "of several `asv run -b ...` calls at one commit into it), and each target ratio "
              "compares values of one benchmark measured side by side.  `time` = asv median wall "
-             "time of one call; `peak RSS` = maximum "
+             "time of one call (process CPU time, one thread, for `WassersteinPaperShape` and "
+             "`SOTLossVsPackage`: see docs/performance.md); `peak RSS` = maximum "
              "resident memory of the benchmark process; `track` values are returned by the "
              "benchmark (CUDA timings through `torch.cuda.Event`).  `steps/s` is higher-is-better; "
              "every other value lower-is-better.")
