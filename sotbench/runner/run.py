@@ -466,7 +466,7 @@ def _run_record(cfg: DictConfig, paths: store.RunPaths, plan: RecordPlan, device
                       session_duration_s=round(time.time() - started, 3),
                       error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc(limit=20))
         store.atomic_write_json(target, record)
-        log.error("%s %s after %.1f s: %s", status, label, time.time() - started, err)
+        log.error("%s %s after %.1f s: %s (record: %s)", status, label, time.time() - started, err, target)
         raise
     extra = dict(result.extra or {})
     if skipped:
