@@ -779,6 +779,57 @@ def _curves_plot(results: list[dict], task: str, plot_dir: Path, root: Path) -> 
     return [_save_figure(fig, plot_dir, f"{safe}-curves.png", f"{task} training curves")]
 
 
+def training_curves_section(results_root: Path, plot_dir: Path | None, out_dir: Path) -> list[Section]:
+    """Training curves stored as ``curves.json`` (format ``sotbench-curves/1``) anywhere under the results root.
+
+    The format: ``{"format": "sotbench-curves/1", "x": "step", "series": {name: {"x": [...], "y": [...]}},
+    "meta": {...}}``.  Series whose name ends in ``total`` are plotted (else the first two), one panel per
+    series name, one line per file.
+    """
+    import json
+
+    runs = []
+    for path in sorted(Path(results_root).glob("**/curves.json")):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict) or data.get("format") != "sotbench-curves/1" or \
+                not isinstance(data.get("series"), dict):
+            continue
+        runs.append((path, data))
+    if not runs:
+        return []
+    names = sorted({n for _, d in runs for n in d["series"]})
+    panels = [n for n in names if n.endswith("total")][:4] or names[:2]
+    rows, links = [], []
+    for path, data in runs:
+        meta = data.get("meta") or {}
+        rows.append([_relative(path, results_root), str(meta.get("model", "?")), str(meta.get("objective", "–")),
+                     str(meta.get("budget", "–")), str(meta.get("seed", "–")), str(meta.get("best_step", "–"))])
+        links.append(os.path.relpath(Path(path).resolve(), Path(out_dir).resolve()).replace(os.sep, "/"))
+    blocks: list = ["Training curves stored beside the runs (`curves.json`); x axis: "
+                    f"{runs[0][1].get('x', 'step')}.",
+                    Table(["file", "model", "objective", "budget", "seed", "best step"], rows, links=links)]
+    if plot_dir is not None and panels:
+        plt = _pyplot()
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.6), squeeze=False)
+        for ax, name in zip(axes[0], panels, strict=True):
+            for path, data in runs:
+                series = data["series"].get(name) or {}
+                xs, ys = series.get("x") or [], series.get("y") or []
+                if xs and len(xs) == len(ys):
+                    meta = data.get("meta") or {}
+                    ax.plot(xs, [np.nan if y is None else y for y in ys], alpha=0.8,
+                            label=f"{meta.get('model', path.parent.name)} {meta.get('objective', '')} "
+                                  f"s{meta.get('seed', '')}".strip())
+            ax.set_xlabel(runs[0][1].get("x", "step"))
+            ax.set_title(name, fontsize=9)
+        axes[0][0].legend(fontsize=6)
+        blocks.append(_save_figure(fig, plot_dir, "training-curves.png", "training curves"))
+    return [Section("Training curves", blocks)]
+
+
 # ----------------------------------------------------------------------------- entry points
 def build_leaderboard(results_root: Path, out_dir: Path | None = None, *, plots: bool = True,
                       reference: str | None = None):
@@ -811,6 +862,7 @@ def build_leaderboard(results_root: Path, out_dir: Path | None = None, *, plots:
     sections = synth_ae_sections(results, plot_dir, ctx) + mpe_sections(results, plot_dir, ctx, reference=reference)
     for task in sorted({r["task"] for r in results} - {"synth-ae", "mpe"}):
         sections += generic_sections(results, plot_dir, ctx, task)
+    sections += training_curves_section(results_root, plot_dir, out_dir)
     intro = Section("About", [
         f"Rendered by `sotbench report` from {len(results)} completed result files; every number not marked "
         "published was measured by sotbench runs whose commit, date, budget and device are listed under "

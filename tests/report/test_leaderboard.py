@@ -219,3 +219,21 @@ def test_sot_vs_mss_paired_over_examples_averaged_over_seeds(tmp_path):
     assert pooled.delta == -10.0 and bool(pooled.significant) and pooled.seeds == "1,2"
     by_seed = frame[(frame.metric == "delta_lsd_db") & (frame.n_kind == "seeds")].iloc[0]
     assert by_seed.delta == -10.0 and by_seed.n == 2
+
+
+def test_training_curves_from_curves_json(tmp_path):
+    write_fixture_results(tmp_path / "results")
+    folder = tmp_path / "results" / "mpe" / "toy" / "train" / "cpu" / "seed1"
+    folder.mkdir(parents=True)
+    (folder / "curves.json").write_text(json.dumps({
+        "format": "sotbench-curves/1", "x": "step",
+        "series": {"train/total": {"x": [1, 2, 3], "y": [3.0, 2.0, 1.5]}, "valid/total": {"x": [1, 3], "y": [4.0, 2.0]},
+                   "train/other": {"x": [1], "y": [0.0]}},
+        "meta": {"model": "toy", "objective": "full", "seed": 1, "budget": "cpu", "best_step": 3}}))
+    (tmp_path / "results" / "stray").mkdir()
+    (tmp_path / "results" / "stray" / "curves.json").write_text("[1, 2]")  # not a curves file: ignored
+    render_reports(tmp_path / "results", tmp_path / "reports")
+    md = (tmp_path / "reports" / "leaderboard.md").read_text()
+    section = md.split("## Training curves")[1]
+    assert "mpe/toy/train/cpu/seed1/curves.json" in section and "stray" not in section
+    assert (tmp_path / "reports" / "plots" / "training-curves.png").stat().st_size > 1000
