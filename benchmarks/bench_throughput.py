@@ -128,6 +128,58 @@ class HarmonicAETraining:
         return peak_cuda_mib(self._step, self.device)
 
 
+class HarmonicAEStepImplementations:
+    """``harmonic-ae`` training steps per second, former vs current encoder evaluation, side by side.
+
+    One synth-ae training step (CQT features precomputed, model forward, the
+    ``sot-2048`` loss, backward, Adam) at batch 16 (the ``cpu`` budgets) and 64
+    (the paper's), with the encoder's residual convolution evaluated
+    ``direct`` (``nn.Conv1d``: the former implementation, kept as the
+    ``conv_impl="direct"`` setting) or ``fft`` (:func:`sotbench.models.
+    harmonic_ae.conv1d_fft`, the default; same parameters and values, tested in
+    ``tests/models/test_harmonic_ae.py``).  The speed-up of a run is the ratio
+    of the two ``track_steps_per_second`` values at the same batch.  One
+    intra-op thread (the runner's ``threads=1``), CPU only.
+    """
+
+    params = [["direct", "fft"], [16, 64]]
+    param_names = ["conv_impl", "batch"]
+    rounds = 1
+    repeat = (1, 5, 20.0)
+    number = 1
+    warmup_time = 0.0
+    timeout = 600
+
+    def setup(self, conv_impl, batch):
+        from sotbench.registry import LOSSES, MODELS
+
+        self._threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        torch.manual_seed(0)
+        self.model = MODELS.get("harmonic-ae")(conv_impl=conv_impl).train()
+        self.loss = LOSSES.get("sot-2048")()
+        self.audio = harmonic_batch(batch, 4096, 16000, seed=3)
+        with torch.no_grad():
+            self.features = self.model.features(self.audio)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-4, weight_decay=1e-4)
+        self._step()  # warm-up
+
+    def teardown(self, conv_impl, batch):
+        torch.set_num_threads(self._threads)
+
+    def _step(self):
+        out = self.model(self.audio, features=self.features)
+        value = self.loss(out.audio, self.audio)
+        self.optimizer.zero_grad(set_to_none=True)
+        value.backward()
+        self.optimizer.step()
+
+    @with_unit("steps/s")
+    def track_steps_per_second(self, conv_impl, batch):
+        """Training steps per second, one thread (higher is better)."""
+        return 1.0 / measure(self._step, "cpu")
+
+
 def _ssmpe_trainer(device: torch.device, batch: int):
     """Return ``step()`` running one SS-MPE training step (paper 002, full objective).
 

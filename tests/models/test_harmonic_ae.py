@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from sotbench.dsp.cqt import cqt_frequencies
-from sotbench.models.harmonic_ae import (PAPER_N_PARAMETERS, ExpSigmoid, HarmonicAutoencoder,
+from sotbench.models.harmonic_ae import (PAPER_N_PARAMETERS, ExpSigmoid, HarmonicAutoencoder, conv1d_fft,
                                          ToeplitzLinear, count_parameters)
 from sotbench.registry import MODELS
 
@@ -164,3 +164,66 @@ def test_registered_for_synth_ae():
     assert isinstance(entry.factory(), HarmonicAutoencoder)
     with pytest.raises(ValueError, match="temperature"):
         entry.factory(temprature=0.2)
+
+
+def test_conv1d_fft_equals_conv1d_values_and_gradients():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(6, 40, 285, generator=g, dtype=torch.float64, requires_grad=True)
+    w = (0.1 * torch.randn(40, 40, 15, generator=g, dtype=torch.float64)).requires_grad_()
+    b = torch.randn(40, generator=g, dtype=torch.float64, requires_grad=True)
+    out = torch.randn(6, 40, 285, generator=g, dtype=torch.float64)
+    ref = torch.nn.functional.conv1d(x, w, b, padding=7)
+    new = conv1d_fft(x, w, b)
+    # float64: both are the same sums in another order (FFT rounding ~ 1e-16 * log n)
+    assert torch.allclose(new, ref, rtol=0, atol=1e-12 * float(ref.abs().max()))
+    grads_ref = torch.autograd.grad((ref * out).sum(), (x, w, b))
+    grads_new = torch.autograd.grad((new * out).sum(), (x, w, b))
+    for a, c in zip(grads_new, grads_ref):
+        assert torch.allclose(a, c, rtol=0, atol=1e-12 * float(c.abs().max()))
+    with pytest.raises(ValueError, match="odd"):
+        conv1d_fft(x, w[..., :14])
+
+
+def test_fft_encoder_equals_direct_encoder_forward_and_gradients():
+    # the speed-up is an exact reformulation: same parameters, same outputs and gradients up to
+    # rounding.  Compared in float64 (dropout off so both see the same network): in float32 the
+    # encoder's ~1e-7 relative f0 rounding is amplified by the synthesizer's phase (2 pi h n df / sr
+    # after n samples), which would hide a real difference behind a loose tolerance.
+    torch.manual_seed(3)
+    direct = HarmonicAutoencoder(conv_impl="direct", dropout=0.0)
+    fft = HarmonicAutoencoder(conv_impl="fft", dropout=0.0)
+    fft.load_state_dict(direct.state_dict())
+    t = torch.arange(4096) / 16000.0
+    x = torch.stack([0.5 * torch.sin(2 * math.pi * f * t) + 0.2 * torch.sin(4 * math.pi * f * t)
+                     for f in (110.0, 440.0, 1000.0)])
+    feats = direct.features(x).double()
+    outs = []
+    for model in (direct.double(), fft.double()):
+        out = model(x.double(), features=feats)
+        loss = (out.audio - x.double()).pow(2).mean() + out.f0_hz.log().mean()
+        model.zero_grad()
+        loss.backward()
+        outs.append((out, {k: p.grad.clone() for k, p in model.named_parameters()}))
+    (a, ga), (b, gb) = outs
+    for u, v in ((a.f0_hz, b.f0_hz), (a.audio, b.audio), (a.amplitudes, b.amplitudes)):
+        assert torch.allclose(u, v, rtol=0, atol=1e-9 * float(u.abs().max()))
+    for name in ga:
+        scale = float(ga[name].abs().max())
+        assert torch.allclose(ga[name], gb[name], rtol=0, atol=1e-9 * scale + 1e-15), name
+
+
+def test_fft_encoder_float32_logits_match_direct():
+    # float32, as trained: the encoder outputs agree to float32 rounding
+    torch.manual_seed(4)
+    direct = HarmonicAutoencoder(conv_impl="direct").eval()
+    fft = HarmonicAutoencoder(conv_impl="fft").eval()
+    fft.load_state_dict(direct.state_dict())
+    frames = torch.rand(32, 285)
+    (la, aa), (lb, ab) = direct.encoder(frames), fft.encoder(frames)
+    assert torch.allclose(la, lb, rtol=0, atol=1e-5 * float(la.abs().max()))
+    assert torch.allclose(aa, ab, rtol=1e-5, atol=1e-7)
+
+
+def test_conv_impl_setting_is_validated():
+    with pytest.raises(ValueError, match="conv_impl"):
+        HarmonicAutoencoder(conv_impl="winograd")
