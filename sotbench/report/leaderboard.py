@@ -31,6 +31,7 @@ from __future__ import annotations
 import importlib
 import math
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,7 +117,19 @@ def _fmt_p(p: float) -> str:
 
 # ----------------------------------------------------------------------------- grouping / provenance
 def _variant(result: dict) -> str:
-    return str(result.get("variant") or (result.get("extra") or {}).get("variant") or "")
+    """The row variant of a result.
+
+    ``variant`` of the result (or its ``extra``), else, outside MPE (whose per-dataset records are
+    merged), the record folder between ``seed<N>/`` and ``result.json`` (e.g. synth-fit's ``known-pad-end``).
+    """
+    explicit = result.get("variant") or (result.get("extra") or {}).get("variant")
+    if explicit:
+        return str(explicit)
+    parts = Path(result.get("_path", "")).parts
+    if result.get("task") != "mpe" and len(parts) >= 3 and parts[-1] == "result.json" and \
+            re.fullmatch(r"seed-?\d+", parts[-3]):
+        return parts[-2]
+    return ""
 
 
 def _group_key(result: dict) -> tuple:

@@ -237,3 +237,15 @@ def test_training_curves_from_curves_json(tmp_path):
     section = md.split("## Training curves")[1]
     assert "mpe/toy/train/cpu/seed1/curves.json" in section and "stray" not in section
     assert (tmp_path / "reports" / "plots" / "training-curves.png").stat().st_size > 1000
+
+
+def test_records_of_other_tasks_are_rows_not_seeds(tmp_path):
+    root = tmp_path / "results"
+    for record, score in (("known-pad-end", 0.25), ("unknown", 0.75)):
+        run = {**_result("synth-fit", "harmonic-synth", "sot-2048", 0, {"rpa": score})}
+        folder = root / "synth-fit" / "harmonic-synth" / "sot-2048" / "cpu" / "seed0" / record
+        folder.mkdir(parents=True)
+        (folder / "result.json").write_text(json.dumps(run))
+    _, frame = build_leaderboard(root, tmp_path / "out", plots=False)
+    rpa = frame[frame.metric == "rpa"].set_index("variant").value
+    assert rpa.to_dict() == {"known-pad-end": 0.25, "unknown": 0.75}
