@@ -1,0 +1,60 @@
+"""synth-fit report helpers: aggregation over seeds, pooled distance bins, plots from result files only."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sotbench.report.synth_fit import (convergence_by_distance, plot_convergence_vs_distance,
+                                       plot_synth_ae_curves, synth_fit_markdown, synth_fit_rows)
+
+
+def write(root, loss, seed, framing, rpa, bins, budget="cpu"):
+    d = root / "synth-fit" / "harmonic-synth" / loss / budget / f"seed{seed}" / f"known-{framing}"
+    d.mkdir(parents=True)
+    record = {"task": "synth-fit", "model": "harmonic-synth", "loss": loss, "seed": seed, "budget": budget,
+              "status": "completed", "config": {"task": {"framing": framing}},
+              "metrics": {"rpa": rpa, "rca": rpa + 10, "od": 0.0, "lsd_db": 50.0, "converged": rpa,
+                          "median_abs_error_cents": 10.0},
+              "main_score": "rpa", "direction": "max", "per_item": {},
+              "extra": {"framing": {"name": framing}, "amplitudes": "known",
+                        "convergence_vs_distance": [{"lo": lo, "hi": hi, "n": n, "n_converged": c,
+                                                     "rate": 100.0 * c / n if n else None}
+                                                    for (lo, hi, n, c) in bins]}}
+    (d / "result.json").write_text(json.dumps(record))
+
+
+@pytest.fixture()
+def root(tmp_path):
+    write(tmp_path, "sot-2048", 0, "full", 50.0, [(0, 1, 2, 2), (1, 6, 2, 0)])
+    write(tmp_path, "sot-2048", 1, "full", 70.0, [(0, 1, 3, 3), (1, 6, 1, 0)])
+    write(tmp_path, "sot-2048", 0, "pad-end", 10.0, [(0, 1, 2, 1), (1, 6, 2, 0)])
+    write(tmp_path, "mss-lin", 0, "full", 20.0, [(0, 1, 4, 1), (1, 6, 0, 0)])
+    return tmp_path
+
+
+def test_rows_aggregate_seeds_with_t_interval(root):
+    rows = synth_fit_rows(root, "cpu")
+    full = [r for r in rows if r["framing"] == "full"]
+    assert [r["loss"] for r in full] == ["sot-2048", "mss-lin"]  # best RPA first
+    sot = full[0]
+    assert sot["seeds"] == [0, 1] and sot["rpa"]["mean"] == 60.0 and sot["rpa"]["n"] == 2
+    assert sot["rpa"]["low"] < 60.0 < sot["rpa"]["high"]
+    assert full[1]["rpa"]["low"] is None  # one seed: no interval
+    assert [r["framing"] for r in rows][0] == "pad-end"
+
+
+def test_distance_bins_pool_over_seeds(root):
+    table = convergence_by_distance(root, "cpu")
+    bins = table[("sot-2048", "full", "known", "cpu")]
+    assert [(b["n"], b["n_converged"]) for b in bins] == [(5, 5), (3, 0)]
+    assert table[("mss-lin", "full", "known", "cpu")][1]["rate"] is None
+
+
+def test_plots_and_markdown(root, tmp_path):
+    out = plot_convergence_vs_distance(root, tmp_path / "plots" / "conv.png")
+    assert out.exists() and out.stat().st_size > 1000
+    assert plot_convergence_vs_distance(root, tmp_path / "x.png", budget="paper") is None
+    md = synth_fit_markdown(root)
+    assert "| sot-2048 | full | known | 2 | 60.0 [" in md
+    assert plot_synth_ae_curves(root, tmp_path / "c.png") is None  # no synth-ae record
