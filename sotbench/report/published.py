@@ -27,7 +27,8 @@ SOT_METRICS = ("lsd_db", "rpa", "rca", "od")
 MPE_DATASETS = ("bach10", "urmp", "su", "trios", "guitarset")
 
 # Paper 002, Table 1: P / R / Acc in percent per dataset.  Keys: row label -> dataset -> (P, R, Acc).
-# "model" names the sotbench model the row corresponds to (None: not available in sotbench).
+# "model" names the sotbench model the row corresponds to (None: not available in sotbench); the ablations
+# L_e / L_t / L_g are sotbench's ssmpe-energy / ssmpe-energy-timbre / ssmpe-energy-geometric.
 SSMPE_TABLE1 = {
     "Deep-Salience":   {"model": None, "scores": [(86.0, 61.0, 55.5), (91.1, 72.8, 67.6), (74.1, 47.9, 40.4), (92.3, 39.4, 38.1), (77.7, 70.6, 57.7)]},
     "Basic-Pitch":     {"model": "basic-pitch", "scores": [(90.2, 75.7, 70.0), (88.2, 71.1, 64.9), (54.2, 44.1, 32.8), (88.2, 44.2, 41.5), (80.9, 75.9, 64.0)]},
@@ -35,9 +36,9 @@ SSMPE_TABLE1 = {
     "CREPE (multi)":   {"model": "crepe", "scores": [(82.0, 24.8, 23.5), (88.2, 37.3, 35.6), (63.9, 20.4, 17.9), (87.6, 20.3, 19.6), (70.7, 53.9, 43.9)]},
     "PESTO (multi)":   {"model": "pesto", "scores": [(81.7, 23.0, 21.9), (65.7, 27.8, 23.9), (69.9, 21.9, 19.6), (78.4, 18.4, 17.3), (61.3, 50.7, 36.5)]},
     "SS-MPE (L)":      {"model": "ssmpe", "scores": [(65.1, 82.5, 57.1), (61.6, 63.9, 44.4), (50.4, 52.8, 34.1), (65.8, 51.1, 38.9), (49.9, 67.5, 39.2)]},
-    "SS-MPE (L_t)":    {"model": "ssmpe", "scores": [(65.4, 66.5, 49.1), (66.0, 49.5, 37.3), (52.3, 45.4, 31.3), (65.3, 43.7, 34.2), (54.4, 55.4, 36.4)]},
-    "SS-MPE (L_g)":    {"model": "ssmpe", "scores": [(63.0, 81.4, 55.0), (63.8, 48.9, 36.4), (54.4, 38.8, 28.6), (70.3, 39.1, 31.3), (59.5, 58.1, 40.2)]},
-    "SS-MPE (L_e)":    {"model": "ssmpe", "scores": [(59.9, 78.6, 51.4), (58.8, 49.2, 34.5), (50.7, 39.5, 27.7), (63.9, 40.6, 30.3), (52.0, 60.4, 37.0)]},
+    "SS-MPE (L_t)":    {"model": "ssmpe-energy-timbre", "scores": [(65.4, 66.5, 49.1), (66.0, 49.5, 37.3), (52.3, 45.4, 31.3), (65.3, 43.7, 34.2), (54.4, 55.4, 36.4)]},
+    "SS-MPE (L_g)":    {"model": "ssmpe-energy-geometric", "scores": [(63.0, 81.4, 55.0), (63.8, 48.9, 36.4), (54.4, 38.8, 28.6), (70.3, 39.1, 31.3), (59.5, 58.1, 40.2)]},
+    "SS-MPE (L_e)":    {"model": "ssmpe-energy", "scores": [(59.9, 78.6, 51.4), (58.8, 49.2, 34.5), (50.7, 39.5, 27.7), (63.9, 40.6, 30.3), (52.0, 60.4, 37.0)]},
 }
 
 # Notes printed under the MPE table when a model's row is present (known, explained gaps).
