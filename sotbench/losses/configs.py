@@ -81,7 +81,11 @@ class WeightedSum(nn.Module):
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Scalar sum of the weighted terms."""
-        return sum(self.components(pred, target).values())
+        terms = iter(self.components(pred, target).values())
+        total = next(terms)
+        for term in terms:  # same order and rounding as sum(), without its int start
+            total = total + term
+        return total
 
     def extra_repr(self) -> str:
         """Term weights shown by ``repr``."""

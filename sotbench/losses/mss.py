@@ -108,10 +108,10 @@ class MSSLoss(nn.Module):
         pred, target = pred.to(dtype), target.to(dtype)
         total = pred.new_zeros(())
         for scale in self.scales:
-            kw = dict(window=self.window, center=self.center, pad_end=self.pad_end,
-                      normalized=self.normalized, power=False)
-            s_pred = spectrogram(pred, scale, self.hop(scale), name="pred", **kw)
-            s_tgt = spectrogram(target, scale, self.hop(scale), name="target", **kw)
+            s_pred, s_tgt = (spectrogram(x, scale, self.hop(scale), window=self.window, center=self.center,
+                                         pad_end=self.pad_end, normalized=self.normalized, power=False,
+                                         name=name)
+                             for x, name in ((pred, "pred"), (target, "target")))
             if self.lin_weight:
                 total = total + self.lin_weight * (s_tgt - s_pred).abs().mean()
             if self.log_weight:

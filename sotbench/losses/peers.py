@@ -193,6 +193,7 @@ class SOTLossPeer(nn.Module):
             square_magnitude=spectrum == "power", normalize=True, balanced=not self.cutoff,
             quantile_lowpass=self.cutoff, p=p, sample_rate=sample_rate, eps=eps,
             bin_position_scaling="normalized")
+        self.n_fft = int(n_fft)
         self.settings = dict(n_fft=int(n_fft), hop_length=int(hop_length), window=window,
                              spectrum=spectrum, p=float(p), cutoff=self.cutoff, eps=float(eps))
 
@@ -205,7 +206,7 @@ class SOTLossPeer(nn.Module):
         from sotbench.dsp.stft import check_signals
         from sotbench.losses._checks import check_nonempty
 
-        pred, target = check_signals(pred, target, self.settings["n_fft"])
+        pred, target = check_signals(pred, target, self.n_fft)
         check_nonempty(pred, "SOTLossPeer")
         dtype = pred.dtype
         out = self.inner(target.float(), pred.float())

@@ -196,6 +196,8 @@ class SOTLoss(nn.Module):
     the cutoff: the *target* defines the normalization.
     """
 
+    positions: torch.Tensor  # (F,) bin positions (Hz, or MIDI in log mode), a buffer
+
     def __init__(self, n_fft: int = 2048, hop_length: int = 256, *,
                  window: Literal["flattop", "hann"] = "flattop",
                  spectrum: Literal["power", "magnitude"] = "power",

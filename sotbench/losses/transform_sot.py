@@ -67,6 +67,8 @@ class TransformSOTLoss(nn.Module):
     float32 and the result is returned in the input dtype.
     """
 
+    positions: torch.Tensor  # (F,) positions of the transform's bins, a buffer
+
     def __init__(self, transform: Callable[[torch.Tensor], torch.Tensor], positions, *,
                  layout: Literal["bins-first", "frames-first"] = "bins-first",
                  min_length: int = 1, p: float = 2.0, cutoff: bool = True,
@@ -148,6 +150,10 @@ def mel_filterbank(sample_rate: float, n_fft: int, n_mels: int, fmin: float = 0.
 
 
 class _MelTransform(nn.Module):
+    """Power STFT (Hann, centred with reflect padding) followed by a mel filterbank, (B, T, n_mels)."""
+
+    weights: torch.Tensor  # (n_mels, n_fft // 2 + 1) filterbank, a buffer
+
     def __init__(self, weights: np.ndarray, n_fft: int, hop_length: int) -> None:
         super().__init__()
         self.n_fft, self.hop_length = n_fft, hop_length
