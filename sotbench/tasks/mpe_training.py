@@ -593,6 +593,7 @@ class TrainState:
 
     @classmethod
     def from_dict(cls, saved: dict) -> "TrainState":
+        """The state saved by :meth:`to_dict` (extra checkpoint keys are ignored)."""
         return cls(**{f.name: saved[f.name] for f in fields(cls)})
 
 

@@ -7,10 +7,10 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sotbench.dsp.hcqt import (HCQT, harmonic_sum_target, harmonic_weights, power_to_features,
-                               support_target)
+from sotbench.dsp.hcqt import HCQT, harmonic_sum_target, harmonic_weights, power_to_features, support_target
 
 SR = 22050
 HARMONICS = (0.5, 1, 2, 3, 4, 5)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from sotbench.models.base import ModelUnavailable, SalienceModel
 from sotbench.models import ssmpe as mod
+from sotbench.models.base import ModelUnavailable, SalienceModel
 from sotbench.models.ssmpe import (
     SSMPE,
     SSMPENet,

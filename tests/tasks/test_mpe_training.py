@@ -16,7 +16,6 @@ from sotbench.models.ssmpe import count_parameters, load_ssmpe_checkpoint
 from sotbench.tasks import mpe_training as mt
 from sotbench.tasks.base import RunContext
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
