@@ -145,6 +145,12 @@ class HCQT(torch.nn.Module):
         samples of context on each side.
     """
 
+    # buffers (registered in __init__), declared for type checkers
+    _kernel0: Tensor
+    _gather: Tensor
+    frequencies_hz: Tensor
+    valid_mask: Tensor
+
     def __init__(self, sample_rate: int = 22050, hop_length: int = 256, fmin: float = 27.5,
                  bins_per_octave: int = 60, n_bins: int = 440,
                  harmonics: Sequence[float] = (0.5, 1, 2, 3, 4, 5), top_db: float = 80.0,

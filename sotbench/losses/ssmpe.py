@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence, cast
 
 import torch
 import torch.nn.functional as F
@@ -532,7 +532,7 @@ class SSMPEObjective:
             out["timbre"] = bce_loss(parts.pop(0), salience)
         if use_g:
             out["geometric"] = bce_loss(parts.pop(0), geometric_transform(salience, gm))
-        total = sum(self.weights[t] * out[t] for t in self.terms)
+        total = cast(Tensor, sum(self.weights[t] * out[t] for t in self.terms))
         out["total"] = total
         out["logits"] = logits
         return out
