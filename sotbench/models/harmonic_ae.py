@@ -250,15 +250,53 @@ class PitchEncoder(nn.Module):
         logits : Tensor, shape (M, n_bins)
         amplitudes : Tensor, shape (M, n_harmonics)
         """
-        x = self.layernorm(frames.unsqueeze(1))
-        x = self.prefilter(x)
         if self.conv_impl == "fft":
-            conv = self.residual[0]
-            x = x + self.residual[1](conv1d_fft(x, conv.weight, conv.bias))
+            x = self._features_fft(frames)
         else:
+            x = self.layernorm(frames.unsqueeze(1))
+            x = self.prefilter(x)
             x = x + self.residual(x)
-        x = self.body(x).flatten(1)
+            x = self.body(x).flatten(1)
         return self.pitch_head(x), self.amplitude_activation(self.amplitude_head(x))
+
+    def _features_fft(self, frames: torch.Tensor) -> torch.Tensor:
+        """The convolutional trunk in a position-major layout ``(L, M, C)``, flattened to (M, C * L).
+
+        Same parameters and values as the ``direct`` path (``nn.Conv1d`` on
+        ``(M, C, L)``): the prefilter as sliding windows times its kernel, the
+        residual convolution by real FFTs along the positions
+        (:func:`conv1d_fft`'s algebra, with the frequency axis first so that
+        the channel mixing is one batched complex matrix product without
+        copies), the 1x1 convolutions as matrix products over the channel
+        axis.  Dropout draws its mask in the direct path's ``(M, C, L)`` order,
+        so the same random state gives the same mask.
+        """
+        m, length = frames.shape
+        x = self.layernorm(frames.unsqueeze(1))[:, 0]                      # (M, L)
+        conv0, act0 = self.prefilter
+        k = conv0.kernel_size[0]
+        pad = k // 2
+        cols = torch.nn.functional.pad(x, (pad, pad)).t().unfold(0, k, 1)  # (L, M, k)
+        h = act0(torch.matmul(cols, conv0.weight[:, 0, :].t()) + conv0.bias)  # (L, M, C0)
+        conv1, act1 = self.residual
+        k1 = conv1.kernel_size[0]
+        n_fft = _fast_fft_length(length + k1 - 1)
+        spec = torch.fft.rfft(h, n=n_fft, dim=0)                           # (F, M, C0)
+        kernel = torch.fft.rfft(conv1.weight.flip(-1), n=n_fft).permute(2, 1, 0)  # (F, C_in, C_out)
+        r = torch.fft.irfft(torch.bmm(spec, kernel), n=n_fft, dim=0)[k1 // 2:k1 // 2 + length]
+        h = h + act1(r + conv1.bias)
+        for layer in self.body:
+            if isinstance(layer, nn.Conv1d):
+                h = torch.matmul(h, layer.weight[:, :, 0].t()) + layer.bias
+            elif isinstance(layer, nn.Dropout):
+                if self.training and layer.p > 0:
+                    keep = 1.0 - layer.p
+                    mask = torch.empty(m, h.shape[2], length, dtype=h.dtype, device=h.device)
+                    mask = mask.bernoulli_(keep).div_(keep).permute(2, 0, 1)  # drawn as (M, C, L)
+                    h = h * mask
+            else:
+                h = layer(h)
+        return h.permute(1, 2, 0).reshape(m, -1)                           # (M, C * L), channel-major
 
 
 class HarmonicAutoencoder(nn.Module):

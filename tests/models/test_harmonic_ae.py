@@ -227,3 +227,21 @@ def test_fft_encoder_float32_logits_match_direct():
 def test_conv_impl_setting_is_validated():
     with pytest.raises(ValueError, match="conv_impl"):
         HarmonicAutoencoder(conv_impl="winograd")
+
+
+def test_fft_path_draws_the_same_dropout_mask_in_training():
+    # train mode, dropout on: with the same random state both paths give the same output
+    torch.manual_seed(5)
+    direct = HarmonicAutoencoder(conv_impl="direct").train()
+    fft = HarmonicAutoencoder(conv_impl="fft").train()
+    fft.load_state_dict(direct.state_dict())
+    frames = torch.rand(8, 285)
+    torch.manual_seed(11)
+    la, aa = direct.encoder(frames)
+    torch.manual_seed(11)
+    lb, ab = fft.encoder(frames)
+    assert torch.allclose(la, lb, rtol=0, atol=1e-5 * float(la.abs().max()))
+    assert torch.allclose(aa, ab, rtol=1e-5, atol=1e-7)
+    torch.manual_seed(12)
+    lc, _ = fft.encoder(frames)
+    assert not torch.allclose(lb, lc)  # and the mask really is random
