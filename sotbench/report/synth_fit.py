@@ -166,8 +166,9 @@ def plot_convergence_vs_distance(root: str | Path, path: str | Path, *, budget: 
         ax.set_xlabel("initial distance |log2(f0_init / f0_true)| [octaves]")
         ax.set_ylim(-3, 103)
         ax.grid(alpha=0.3)
+        if ax.get_lines():
+            ax.legend(fontsize=7, loc="upper right")
     axes[0][0].set_ylabel("converged within 50 cents [%]")
-    axes[0][-1].legend(fontsize=7, loc="upper right")
     fig.suptitle(f"synth-fit: gradient-descent f0 estimation ({amplitudes} amplitudes"
                  + (f", budget {budget}" if budget else "") + "; pooled over seeds)", fontsize=9)
     fig.tight_layout()
