@@ -284,3 +284,29 @@ def test_card_command_reproduces_the_committed_scores_at_smoke_size(pt, card, tm
     for key in shared:
         for metric in ("p", "r", "acc", "f1", "n_ref", "n_est"):
             assert fresh[key][metric] == pytest.approx(committed[key][metric], rel=1e-9, abs=1e-9), (key, metric)
+
+
+@pytest.mark.slow
+def test_card_training_command_runs_at_smoke_size(tmp_path):
+    # the training command of a card (train=true), at budget=smoke: trains, writes the model file and
+    # curves.json into the run folder, then evaluates
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pt, card = next((p, c) for p, c in _cards() if p.name in ("ssmpe-energy-cpu.pt", "ssmpe-full-cpu.pt"))
+    model = _model_name(pt)
+    command = f"sotbench run task=mpe model={model} train=true budget=cpu"
+    assert command in card.read_text()
+    args = command.split()[1:-1] + ["budget=smoke", f"results_root={tmp_path}", "progress=false",
+                                    "task.eval=[chorales-synth]"]
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "sotbench.cli", *args], cwd=repo, capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    model_files = list(tmp_path.rglob("ssmpe-*.pt"))
+    assert len(model_files) == 1
+    curves = json.loads((model_files[0].parent / "curves.json").read_text())
+    assert curves["format"] == "sotbench-curves/1" and curves["series"]["valid/total"]["x"] == [3]
