@@ -135,14 +135,15 @@ class HarmonicAEStepImplementations:
     ``sot-2048`` loss, backward, Adam) at batch 16 (the ``cpu`` budgets) and 64
     (the paper's), with the encoder's residual convolution evaluated
     ``direct`` (``nn.Conv1d``: the former implementation, kept as the
-    ``conv_impl="direct"`` setting) or ``fft`` (:func:`sotbench.models.
-    harmonic_ae.conv1d_fft`, the default; same parameters and values, tested in
-    ``tests/models/test_harmonic_ae.py``).  The speed-up of a run is the ratio
+    ``conv_impl="direct"`` setting), ``fft-residual`` (only the residual
+    convolution by :func:`sotbench.models.harmonic_ae.conv1d_fft`) or ``fft``
+    (the whole trunk position-major, residual convolution by FFT); same
+    parameters and values, tested in ``tests/models/test_harmonic_ae.py``.  The speed-up of a run is the ratio
     of the two ``track_steps_per_second`` values at the same batch.  One
     intra-op thread (the runner's ``threads=1``), CPU only.
     """
 
-    params = [["direct", "fft"], [16, 64]]
+    params = [["direct", "fft-residual", "fft"], [16, 64]]
     param_names = ["conv_impl", "batch"]
     rounds = 1
     repeat = (1, 5, 20.0)

@@ -132,7 +132,7 @@ class ToeplitzLinear(nn.Conv1d):
 
 #: Ways of evaluating the encoder's 40 -> 40 channel, 15-tap residual convolution (same parameters,
 #: same values to float32 rounding; see :func:`conv1d_fft`).
-CONV_IMPLEMENTATIONS = ("direct", "fft")
+CONV_IMPLEMENTATIONS = ("direct", "fft", "fft-residual")
 
 
 def conv1d_fft(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
@@ -201,11 +201,14 @@ class PitchEncoder(nn.Module):
         Dropout probability before the last 1x1 conv (0.5).
     n_harmonics : int
         Amplitude outputs (20).
-    conv_impl : {"direct", "fft"}
-        How the residual convolution is evaluated: ``"direct"`` (``nn.Conv1d``,
-        oneDNN on a CPU) or ``"fft"`` (:func:`conv1d_fft`: the same
-        parameters and values to float32 rounding, fewer multiply-adds).
-        The parameters and ``state_dict`` do not depend on it.
+    conv_impl : {"direct", "fft", "fft-residual"}
+        How the convolutional trunk is evaluated: ``"direct"`` (``nn.Conv1d``
+        layers, oneDNN on a CPU: the former implementation); ``"fft"`` (the
+        whole trunk in a position-major layout, residual convolution by FFT,
+        see :meth:`_features_fft`); ``"fft-residual"`` (the direct layers with
+        only the residual convolution by :func:`conv1d_fft`).  All give the
+        same values to float32 rounding; the parameters and ``state_dict`` do
+        not depend on it.
     """
 
     def __init__(self, n_bins: int = 285, channels: tuple = (40, 30, 30, 10, 3), kernel_size: int = 15,
@@ -252,6 +255,12 @@ class PitchEncoder(nn.Module):
         """
         if self.conv_impl == "fft":
             x = self._features_fft(frames)
+        elif self.conv_impl == "fft-residual":
+            x = self.layernorm(frames.unsqueeze(1))
+            x = self.prefilter(x)
+            conv = self.residual[0]
+            x = x + self.residual[1](conv1d_fft(x, conv.weight, conv.bias))
+            x = self.body(x).flatten(1)
         else:
             x = self.layernorm(frames.unsqueeze(1))
             x = self.prefilter(x)
@@ -277,7 +286,8 @@ class PitchEncoder(nn.Module):
         k = conv0.kernel_size[0]
         pad = k // 2
         cols = torch.nn.functional.pad(x, (pad, pad)).t().unfold(0, k, 1)  # (L, M, k)
-        h = act0(torch.matmul(cols, conv0.weight[:, 0, :].t()) + conv0.bias)  # (L, M, C0)
+        h = act0(torch.addmm(conv0.bias, cols.reshape(length * m, k), conv0.weight[:, 0, :].t())
+                 .reshape(length, m, -1))                                  # (L, M, C0)
         conv1, act1 = self.residual
         k1 = conv1.kernel_size[0]
         n_fft = _fast_fft_length(length + k1 - 1)
@@ -287,7 +297,8 @@ class PitchEncoder(nn.Module):
         h = h + act1(r + conv1.bias)
         for layer in self.body:
             if isinstance(layer, nn.Conv1d):
-                h = torch.matmul(h, layer.weight[:, :, 0].t()) + layer.bias
+                h = torch.addmm(layer.bias, h.reshape(length * m, -1), layer.weight[:, :, 0].t()
+                                ).reshape(length, m, -1)
             elif isinstance(layer, nn.Dropout):
                 if self.training and layer.p > 0:
                     keep = 1.0 - layer.p

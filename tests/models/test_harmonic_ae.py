@@ -184,14 +184,15 @@ def test_conv1d_fft_equals_conv1d_values_and_gradients():
         conv1d_fft(x, w[..., :14])
 
 
-def test_fft_encoder_equals_direct_encoder_forward_and_gradients():
+@pytest.mark.parametrize("impl", ["fft", "fft-residual"])
+def test_fft_encoder_equals_direct_encoder_forward_and_gradients(impl):
     # the speed-up is an exact reformulation: same parameters, same outputs and gradients up to
     # rounding.  Compared in float64 (dropout off so both see the same network): in float32 the
     # encoder's ~1e-7 relative f0 rounding is amplified by the synthesizer's phase (2 pi h n df / sr
     # after n samples), which would hide a real difference behind a loose tolerance.
     torch.manual_seed(3)
     direct = HarmonicAutoencoder(conv_impl="direct", dropout=0.0)
-    fft = HarmonicAutoencoder(conv_impl="fft", dropout=0.0)
+    fft = HarmonicAutoencoder(conv_impl=impl, dropout=0.0)
     fft.load_state_dict(direct.state_dict())
     t = torch.arange(4096) / 16000.0
     x = torch.stack([0.5 * torch.sin(2 * math.pi * f * t) + 0.2 * torch.sin(4 * math.pi * f * t)
@@ -229,11 +230,12 @@ def test_conv_impl_setting_is_validated():
         HarmonicAutoencoder(conv_impl="winograd")
 
 
-def test_fft_path_draws_the_same_dropout_mask_in_training():
+@pytest.mark.parametrize("impl", ["fft", "fft-residual"])
+def test_fft_path_draws_the_same_dropout_mask_in_training(impl):
     # train mode, dropout on: with the same random state both paths give the same output
     torch.manual_seed(5)
     direct = HarmonicAutoencoder(conv_impl="direct").train()
-    fft = HarmonicAutoencoder(conv_impl="fft").train()
+    fft = HarmonicAutoencoder(conv_impl=impl).train()
     fft.load_state_dict(direct.state_dict())
     frames = torch.rand(8, 285)
     torch.manual_seed(11)
