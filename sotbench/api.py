@@ -342,7 +342,14 @@ def rescore(path: str | Path, *, threshold: float | None = None, regenerate: boo
     -------
     list of dict
         One per result and dataset (see :func:`sotbench.report.estimates.rescore_result`),
-        with ``result`` (the file).
+        with ``result`` (the file).  For a folder, a result without stored estimates gives one row
+        with ``missing`` (the reason) instead of stopping the others.
+
+    Raises
+    ------
+    ValueError
+        ``path`` does not exist or holds no completed MPE result; a single ``result.json`` without
+        estimates (the message names ``--regenerate``).
     """
     from sotbench.report import estimates
     from sotbench.results import read_result
@@ -368,8 +375,14 @@ def rescore(path: str | Path, *, threshold: float | None = None, regenerate: boo
                        if not estimates.estimates_path(estimates._run_dir(file), ds).is_file()]
             if missing:
                 estimates.regenerate_estimates(file, data_root=data_root)
-        for row in estimates.rescore_result(file, threshold=threshold):
-            rows.append({"result": str(file), **row})
+        try:
+            found = estimates.rescore_result(file, threshold=threshold)
+        except ValueError as err:
+            if path.is_file() or "no estimates file" not in str(err):
+                raise
+            rows.append({"result": str(file), "missing": str(err), "exact": None})
+            continue
+        rows.extend({"result": str(file), **row} for row in found)
     if not rows:
         raise ValueError(f"no completed MPE result under {path}")
     return rows

@@ -220,6 +220,8 @@ def rescore(path: Path, *, threshold: float | None = None) -> tuple[dict, dict]:
 
     from sotbench.metrics.multipitch import average_scores, evaluate_multipitch
 
+    if not Path(path).is_file():
+        raise ValueError(f"no estimates file {path}; regenerate it with `sotbench rescore <result> --regenerate`")
     with np.load(Path(path), allow_pickle=False) as data:
         index = json.loads(str(data["index.json"]))
     t = float(index["threshold"] if threshold is None else threshold)

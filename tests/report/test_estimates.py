@@ -111,3 +111,20 @@ def test_cli_rescore_reports_exact_reproduction(saved, capsys):
     assert "stored at threshold 0.5" in capsys.readouterr().out
     assert main(["rescore", str(result), "--threshold", "0.01"]) == 2
     assert "below the stored floor" in capsys.readouterr().err
+
+
+def test_folder_rescore_names_results_without_estimates(saved, tmp_path):
+    import shutil
+
+    import sotbench
+
+    path, tracks = saved
+    result = _write_result(path, tracks)
+    root = tmp_path / "results"
+    shutil.copytree(path.parents[1], root / "seed0")
+    (root / "seed1" / "toy").mkdir(parents=True)
+    shutil.copy(result, root / "seed1" / "toy" / "result.json")  # a run whose estimates were never stored
+    rows = sotbench.rescore(root)
+    assert [r["exact"] for r in rows] == [True, None] and "no estimates file" in rows[1]["missing"]
+    with pytest.raises(ValueError, match="--regenerate"):
+        sotbench.rescore(root / "seed1" / "toy" / "result.json")
