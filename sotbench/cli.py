@@ -102,6 +102,10 @@ def _rescore(args: argparse.Namespace) -> int:
     rows = rescore(Path(args.path), threshold=args.threshold, regenerate=args.regenerate)
     mismatch = False
     for row in rows:
+        if "missing" in row:
+            print(f"{row['result']}: no stored estimates (sotbench rescore {row['result']} --regenerate "
+                  "re-runs the model to store them)")
+            continue
         new, old = row["rescored"], row["stored"]
         status = {True: "reproduces the stored metrics exactly", False: "DIFFERS from the stored metrics",
                   None: f"(stored at threshold {row['stored_threshold']:g})"}[row["exact"]]
