@@ -18,7 +18,7 @@ from __future__ import annotations
 import numba as _numba
 import numpy as np
 
-__all__ = ["P_ONE", "P_TWO", "P_GENERAL", "pmode", "LEVELS_KERNELS", "merge_kernel_jit"]
+__all__ = ["P_ONE", "P_TWO", "P_GENERAL", "pmode", "LANES", "LEVELS_KERNELS", "merge_kernel_jit"]
 
 P_ONE, P_TWO, P_GENERAL = 0, 1, 2
 
@@ -148,162 +148,491 @@ def _merge_kernel(a, b, xu, xv, p, pmode, level_max, want_w, want_x,
                 gb[r, k] = acc
 
 
+@_numba.njit(inline="always")
+def _pcost(d, p, pm):  # pragma: no cover - compiled by numba
+    """|d|**p with the order specialized at compile time (``pm`` is a constant)."""
+    if pm == 1:
+        return d * d
+    if pm == 0:
+        return abs(d)
+    return abs(d) ** p
+
+
+@_numba.njit(cache=True, nogil=True)
+def _row_status(a, b, sa, sb):  # pragma: no cover - compiled by numba
+    """Status code of one flagged row (see :func:`_make_levels_kernel`); 0 if the row is valid."""
+    inf = np.inf
+    code = 5 if not (abs(sa) < inf and abs(sb) < inf) else 0
+    for k in range(a.shape[0]):
+        w = a[k]
+        if not (abs(w) < inf):
+            return 1
+        if w < 0.0:
+            return 2
+    for k in range(b.shape[0]):
+        w = b[k]
+        if not (abs(w) < inf):
+            return 3
+        if w < 0.0:
+            return 4
+    return code
+
+
+#: rows merged together (interleaved) by the fast kernel; its scratch arrays have this many rows
+LANES = 4
+
+
 def _make_levels_kernel(PMODE: int, CUT: bool):
     """Build the fast kernel, specialized at compile time for the cost and the cutoff.
 
-    The kernel (weights gradient, no position gradient) does, per row:
+    The kernel (value and weight gradients, no position gradient) handles
+    :data:`LANES` rows at a time, their statements interleaved (written out
+    lane by lane) so that the independent dependency chains of the rows
+    overlap; a last incomplete group repeats its last row (identical writes).
+    Per group of rows, three passes:
 
-    1. one pre-pass writing both cumulative sums in float64 to the scratch rows
-       ``lev_a[1:n+1]``, ``lev_b[1:m+1]`` (``lev_a[0] = lev_b[0] = -inf`` are
-       sentinels) while OR-ing the raw bits of the weights (``ia``, ``ib``:
-       integer views) so that a set sign bit flags a possibly negative weight;
-       non-finite weights show up in the sums.  Flagged rows are re-scanned
-       exactly and get a ``status`` code (1 NaN/Inf in u, 2 negative in u,
-       3 NaN/Inf in v, 4 negative in v, 5 sums overflow); -0.0 is accepted.
-    2. the merge of the two level sequences from the top level down, as runs
-       of consecutive levels of one measure (spectra have long runs).  In
-       ascending order (ties: u's level first) interval k is ``(r_{k-1}, r_k]``
-       with cost ``c_k``; visiting levels downwards, the gradient of level
-       ``r_k``, ``[r_k <= level_max] * (c_k - c_{k+1})``, is known on arrival and
-       the running sums of level gradients are the weight gradients.
+    1. cumulative sums of both measures in float64 into the scratch rows
+       ``UA[l, 1:n+1]``, ``VA[l, 1:m+1]`` (``[0] = 0`` below, ``[n+1] = inf``
+       sentinel above), with a running minimum of the weights.  A row with a
+       negative weight or a non-finite sum is re-scanned and gets a ``status``
+       code (1 NaN/Inf in u, 2 negative in u, 3 NaN/Inf in v, 4 negative in v,
+       5 sums overflow; -0.0 is accepted); its levels are zeroed so the merge
+       stays in bounds, and its outputs are set to 0.
+    2. the merge in ascending order (ties: u's level first), branch-free: step
+       ``k`` compares the current candidates ``U[i]``, ``V[k - i]`` and advances
+       ``i`` by the comparison result.  It accumulates the value
+       ``sum (r_k - r_{k-1}) c_k`` (non-negative terms, levels clamped at
+       ``level_max`` with the cutoff) and records for each level the rank of
+       the other measure: ``JV[l, i]`` = number of v's levels below u's level
+       ``i`` (plus 1), ``IU[l, j]`` likewise.  Both are stored on every step;
+       the last store to a slot is the one made when its level is taken.
+    3. per measure, from its top level down: the cost of the interval ending
+       at the level and of the one above it (same partner index, own index + 1;
+       0 above the top level of the merge) give the level gradient
+       ``c_k - c_{k+1}`` (0 above ``level_max``); its running sum is the weight
+       gradient.
 
-    Positions come padded with their last point repeated (``xu`` (., n + 1),
-    ``xv`` (., m + 1)) so that "one past the last index" needs no clamp.
-    Gradients go to row ``r`` of ``ga`` (``gb``), or all to its row 0 (scratch,
-    discarded) when it has a single row and there are more rows.
+    Indices in passes 2-3 are offset by one (level ``i`` of u is ``UA[l, i]``,
+    its support point ``xu[i - 1]``); positions come padded with their last
+    point repeated (``xu`` (., n + 1), ``xv`` (., m + 1)) so that "one past the
+    last index" needs no clamp.  Gradients go to row ``r`` of ``ga`` (``gb``),
+    or all to its row 0 (scratch, discarded) when it has a single row and
+    there are more rows.  Scratch: ``UA`` (LANES, n + 2), ``VA`` (LANES, m + 2)
+    float64; ``JV`` (LANES, n + 2), ``IU`` (LANES, m + 2) uint64.
     """
 
-    def kernel(a, b, ia, ib, xu, xv, p, level_max, out, mass, status, ga, gb,
-               lev_a, lev_b):  # pragma: no cover - compiled by numba
+    def kernel(a, b, xu, xv, p, level_max, out, mass, status, ga, gb, UA, VA, JV, IU):
         n_rows, n = a.shape
         m = b.shape[1]
-        shared_u = xu.shape[0] == 1
-        shared_v = xv.shape[0] == 1
+        inf = np.inf
+        nm = n + m
         keep_a = ga.shape[0] == n_rows
         keep_b = gb.shape[0] == n_rows
-        inf = np.inf
-        n_common = min(n, m)
-        lev_a[0] = -inf
-        lev_b[0] = -inf
-        for r in range(n_rows):
-            xur = xu[0] if shared_u else xu[r]
-            xvr = xv[0] if shared_v else xv[r]
-            gar = ga[r] if keep_a else ga[0]
-            gbr = gb[r] if keep_b else gb[0]
-            # ---- pre-pass: cumulative sums (two independent add chains)
-            sa = 0.0
-            sb = 0.0
-            bits = 0
-            for k in range(n_common):
-                sa += a[r, k]
-                sb += b[r, k]
-                bits |= ia[r, k] | ib[r, k]
-                lev_a[k + 1] = sa
-                lev_b[k + 1] = sb
-            for k in range(n_common, n):
-                sa += a[r, k]
-                bits |= ia[r, k]
-                lev_a[k + 1] = sa
-            for k in range(n_common, m):
-                sb += b[r, k]
-                bits |= ib[r, k]
-                lev_b[k + 1] = sb
-            mass[r, 0] = sa
-            mass[r, 1] = sb
-            code = 0
-            if bits < 0 or not (abs(sa) < inf and abs(sb) < inf):
-                code = 5 if not (abs(sa) < inf and abs(sb) < inf) else 0
-                for k in range(n):
-                    w = a[r, k]
-                    if not (abs(w) < inf):
-                        code = 1
-                        break
-                    if w < 0.0:
-                        code = 2
-                        break
-                if code == 0 or code == 5:
-                    for k in range(m):
-                        w = b[r, k]
-                        if not (abs(w) < inf):
-                            code = 3
-                            break
-                        if w < 0.0:
-                            code = 4
-                            break
-            status[r] = code
-            if code != 0 or (sa == 0.0 and sb == 0.0):
-                out[r] = 0.0
-                for k in range(n):
-                    gar[k] = 0.0
-                for k in range(m):
-                    gbr[k] = 0.0
-                continue
-            # ---- merge, top level first.  i, j: indices of the current candidates.
-            i = n - 1
-            j = m - 1
-            la = lev_a[n]
-            lb = lev_b[m]
-            c_up = 0.0      # c_{k+1}: cost of the interval above the current level
-            pend_c = 0.0    # cost of the interval whose lower end is not known yet
-            pend_top = level_max if CUT else 0.0  # its upper level (clamped)
-            total = 0.0
-            total_alt = 0.0
-            acc_a = 0.0
-            acc_b = 0.0
-            while i >= 0 or j >= 0:
-                if lb >= la:
-                    # run of v's levels (v's level is the later one on ties)
-                    xf = xur[i + 1]
-                    while lb >= la and j >= 0:
-                        d = xf - xvr[j]
-                        if PMODE == 1:
-                            c = d * d
-                        elif PMODE == 0:
-                            c = abs(d)
-                        else:
-                            c = abs(d) ** p
-                        if CUT:
-                            if lb <= level_max:
-                                total, total_alt = total_alt, total + (pend_top - lb) * pend_c
-                                pend_top = lb
-                                acc_b += c - c_up
-                            gbr[j] = acc_b
-                        else:
-                            total, total_alt = total_alt, total + (pend_top - lb) * pend_c
-                            pend_top = lb
-                            acc_b += c - c_up
-                            gbr[j] = acc_b
-                        pend_c = c
-                        c_up = c
-                        j -= 1
-                        lb = lev_b[j + 1]
+        shared_u = xu.shape[0] == 1
+        shared_v = xv.shape[0] == 1
+        u1 = np.uint64(1)
+        for k in range(4):
+            UA[k, 0] = 0.0
+            VA[k, 0] = 0.0
+            UA[k, n + 1] = inf
+            VA[k, m + 1] = inf
+        for g in range(0, n_rows, 4):
+            r0 = min(g + 0, n_rows - 1)
+            r1 = min(g + 1, n_rows - 1)
+            r2 = min(g + 2, n_rows - 1)
+            r3 = min(g + 3, n_rows - 1)
+            U0 = UA[0]
+            U1 = UA[1]
+            U2 = UA[2]
+            U3 = UA[3]
+            V0 = VA[0]
+            V1 = VA[1]
+            V2 = VA[2]
+            V3 = VA[3]
+            J0 = JV[0]
+            J1 = JV[1]
+            J2 = JV[2]
+            J3 = JV[3]
+            I0 = IU[0]
+            I1 = IU[1]
+            I2 = IU[2]
+            I3 = IU[3]
+            ar0 = a[r0]
+            ar1 = a[r1]
+            ar2 = a[r2]
+            ar3 = a[r3]
+            br0 = b[r0]
+            br1 = b[r1]
+            br2 = b[r2]
+            br3 = b[r3]
+            xu0 = xu[0 if shared_u else r0]
+            xu1 = xu[0 if shared_u else r1]
+            xu2 = xu[0 if shared_u else r2]
+            xu3 = xu[0 if shared_u else r3]
+            xv0 = xv[0 if shared_v else r0]
+            xv1 = xv[0 if shared_v else r1]
+            xv2 = xv[0 if shared_v else r2]
+            xv3 = xv[0 if shared_v else r3]
+            ga0 = ga[r0 if keep_a else 0]
+            ga1 = ga[r1 if keep_a else 0]
+            ga2 = ga[r2 if keep_a else 0]
+            ga3 = ga[r3 if keep_a else 0]
+            gb0 = gb[r0 if keep_b else 0]
+            gb1 = gb[r1 if keep_b else 0]
+            gb2 = gb[r2 if keep_b else 0]
+            gb3 = gb[r3 if keep_b else 0]
+            sa0 = 0.0
+            sa1 = 0.0
+            sa2 = 0.0
+            sa3 = 0.0
+            sb0 = 0.0
+            sb1 = 0.0
+            sb2 = 0.0
+            sb3 = 0.0
+            mn0 = 0.0
+            mn1 = 0.0
+            mn2 = 0.0
+            mn3 = 0.0
+            for k in range(n):
+                w0 = ar0[k]
+                w1 = ar1[k]
+                w2 = ar2[k]
+                w3 = ar3[k]
+                sa0 += w0
+                sa1 += w1
+                sa2 += w2
+                sa3 += w3
+                U0[k + 1] = sa0
+                U1[k + 1] = sa1
+                U2[k + 1] = sa2
+                U3[k + 1] = sa3
+                mn0 = min(mn0, w0)
+                mn1 = min(mn1, w1)
+                mn2 = min(mn2, w2)
+                mn3 = min(mn3, w3)
+            for k in range(m):
+                w0 = br0[k]
+                w1 = br1[k]
+                w2 = br2[k]
+                w3 = br3[k]
+                sb0 += w0
+                sb1 += w1
+                sb2 += w2
+                sb3 += w3
+                V0[k + 1] = sb0
+                V1[k + 1] = sb1
+                V2[k + 1] = sb2
+                V3[k + 1] = sb3
+                mn0 = min(mn0, w0)
+                mn1 = min(mn1, w1)
+                mn2 = min(mn2, w2)
+                mn3 = min(mn3, w3)
+            mass[r0, 0] = sa0
+            mass[r1, 0] = sa1
+            mass[r2, 0] = sa2
+            mass[r3, 0] = sa3
+            mass[r0, 1] = sb0
+            mass[r1, 1] = sb1
+            mass[r2, 1] = sb2
+            mass[r3, 1] = sb3
+            st0 = 0
+            st1 = 0
+            st2 = 0
+            st3 = 0
+            if (min(mn0, mn1, mn2, mn3) < 0.0
+                    or not abs(sa0 + sb0 + sa1 + sb1 + sa2 + sb2 + sa3 + sb3) < inf):
+                st0 = _row_status(ar0, br0, sa0, sb0)
+                if st0 != 0:
+                    U0[1:n + 1] = 0.0
+                    V0[1:m + 1] = 0.0
+                st1 = _row_status(ar1, br1, sa1, sb1)
+                if st1 != 0:
+                    U1[1:n + 1] = 0.0
+                    V1[1:m + 1] = 0.0
+                st2 = _row_status(ar2, br2, sa2, sb2)
+                if st2 != 0:
+                    U2[1:n + 1] = 0.0
+                    V2[1:m + 1] = 0.0
+                st3 = _row_status(ar3, br3, sa3, sb3)
+                if st3 != 0:
+                    U3[1:n + 1] = 0.0
+                    V3[1:m + 1] = 0.0
+            i0 = u1
+            i1 = u1
+            i2 = u1
+            i3 = u1
+            pv0 = 0.0
+            pv1 = 0.0
+            pv2 = 0.0
+            pv3 = 0.0
+            vm0 = 0.0
+            vm1 = 0.0
+            vm2 = 0.0
+            vm3 = 0.0
+            for k in range(np.uint64(2), np.uint64(nm + 2)):
+                j0 = k - i0
+                j1 = k - i1
+                j2 = k - i2
+                j3 = k - i3
+                la0 = U0[i0]
+                la1 = U1[i1]
+                la2 = U2[i2]
+                la3 = U3[i3]
+                lb0 = V0[j0]
+                lb1 = V1[j1]
+                lb2 = V2[j2]
+                lb3 = V3[j3]
+                t0 = la0 <= lb0
+                t1 = la1 <= lb1
+                t2 = la2 <= lb2
+                t3 = la3 <= lb3
+                lv0 = min(la0, lb0)
+                lv1 = min(la1, lb1)
+                lv2 = min(la2, lb2)
+                lv3 = min(la3, lb3)
+                dd0 = xu0[i0 - u1] - xv0[j0 - u1]
+                dd1 = xu1[i1 - u1] - xv1[j1 - u1]
+                dd2 = xu2[i2 - u1] - xv2[j2 - u1]
+                dd3 = xu3[i3 - u1] - xv3[j3 - u1]
+                if CUT:
+                    lv0 = min(lv0, level_max)
+                    lv1 = min(lv1, level_max)
+                    lv2 = min(lv2, level_max)
+                    lv3 = min(lv3, level_max)
+                vm0 += (lv0 - pv0) * (_pcost(dd0, p, PMODE))
+                vm1 += (lv1 - pv1) * (_pcost(dd1, p, PMODE))
+                vm2 += (lv2 - pv2) * (_pcost(dd2, p, PMODE))
+                vm3 += (lv3 - pv3) * (_pcost(dd3, p, PMODE))
+                pv0 = lv0
+                pv1 = lv1
+                pv2 = lv2
+                pv3 = lv3
+                J0[i0] = j0
+                J1[i1] = j1
+                J2[i2] = j2
+                J3[i3] = j3
+                I0[j0] = i0
+                I1[j1] = i1
+                I2[j2] = i2
+                I3[j3] = i3
+                i0 += np.uint64(t0)
+                i1 += np.uint64(t1)
+                i2 += np.uint64(t2)
+                i3 += np.uint64(t3)
+            acc0 = 0.0
+            acc1 = 0.0
+            acc2 = 0.0
+            acc3 = 0.0
+            accb0 = 0.0
+            accb1 = 0.0
+            accb2 = 0.0
+            accb3 = 0.0
+            q0 = J0[n]
+            y0 = xv0[q0 - 1]
+            d0 = xu0[n - 1] - y0
+            e0 = xu0[n] - y0
+            clo0 = _pcost(d0, p, PMODE)
+            chi0 = _pcost(e0, p, PMODE)
+            if q0 == m + 1:
+                chi0 = 0.0
+            if CUT:
+                acc0 += (clo0 - chi0) if U0[n] <= level_max else 0.0
+            else:
+                acc0 += clo0 - chi0
+            ga0[n - 1] = acc0
+            q1 = J1[n]
+            y1 = xv1[q1 - 1]
+            d1 = xu1[n - 1] - y1
+            e1 = xu1[n] - y1
+            clo1 = _pcost(d1, p, PMODE)
+            chi1 = _pcost(e1, p, PMODE)
+            if q1 == m + 1:
+                chi1 = 0.0
+            if CUT:
+                acc1 += (clo1 - chi1) if U1[n] <= level_max else 0.0
+            else:
+                acc1 += clo1 - chi1
+            ga1[n - 1] = acc1
+            q2 = J2[n]
+            y2 = xv2[q2 - 1]
+            d2 = xu2[n - 1] - y2
+            e2 = xu2[n] - y2
+            clo2 = _pcost(d2, p, PMODE)
+            chi2 = _pcost(e2, p, PMODE)
+            if q2 == m + 1:
+                chi2 = 0.0
+            if CUT:
+                acc2 += (clo2 - chi2) if U2[n] <= level_max else 0.0
+            else:
+                acc2 += clo2 - chi2
+            ga2[n - 1] = acc2
+            q3 = J3[n]
+            y3 = xv3[q3 - 1]
+            d3 = xu3[n - 1] - y3
+            e3 = xu3[n] - y3
+            clo3 = _pcost(d3, p, PMODE)
+            chi3 = _pcost(e3, p, PMODE)
+            if q3 == m + 1:
+                chi3 = 0.0
+            if CUT:
+                acc3 += (clo3 - chi3) if U3[n] <= level_max else 0.0
+            else:
+                acc3 += clo3 - chi3
+            ga3[n - 1] = acc3
+            for i in range(n - 1, 0, -1):
+                q0 = J0[i]
+                q1 = J1[i]
+                q2 = J2[i]
+                q3 = J3[i]
+                y0 = xv0[q0 - 1]
+                y1 = xv1[q1 - 1]
+                y2 = xv2[q2 - 1]
+                y3 = xv3[q3 - 1]
+                d0 = xu0[i - 1] - y0
+                d1 = xu1[i - 1] - y1
+                d2 = xu2[i - 1] - y2
+                d3 = xu3[i - 1] - y3
+                e0 = xu0[i] - y0
+                e1 = xu1[i] - y1
+                e2 = xu2[i] - y2
+                e3 = xu3[i] - y3
+                clo0 = _pcost(d0, p, PMODE)
+                clo1 = _pcost(d1, p, PMODE)
+                clo2 = _pcost(d2, p, PMODE)
+                clo3 = _pcost(d3, p, PMODE)
+                chi0 = _pcost(e0, p, PMODE)
+                chi1 = _pcost(e1, p, PMODE)
+                chi2 = _pcost(e2, p, PMODE)
+                chi3 = _pcost(e3, p, PMODE)
+                if CUT:
+                    acc0 += (clo0 - chi0) if U0[i] <= level_max else 0.0
+                    acc1 += (clo1 - chi1) if U1[i] <= level_max else 0.0
+                    acc2 += (clo2 - chi2) if U2[i] <= level_max else 0.0
+                    acc3 += (clo3 - chi3) if U3[i] <= level_max else 0.0
                 else:
-                    # run of u's levels
-                    xf = xvr[j + 1]
-                    while la > lb:
-                        d = xur[i] - xf
-                        if PMODE == 1:
-                            c = d * d
-                        elif PMODE == 0:
-                            c = abs(d)
-                        else:
-                            c = abs(d) ** p
-                        if CUT:
-                            if la <= level_max:
-                                total, total_alt = total_alt, total + (pend_top - la) * pend_c
-                                pend_top = la
-                                acc_a += c - c_up
-                            gar[i] = acc_a
-                        else:
-                            total, total_alt = total_alt, total + (pend_top - la) * pend_c
-                            pend_top = la
-                            acc_a += c - c_up
-                            gar[i] = acc_a
-                        pend_c = c
-                        c_up = c
-                        i -= 1
-                        la = lev_a[i + 1]
-            out[r] = (total + total_alt) + pend_top * pend_c
+                    acc0 += clo0 - chi0
+                    acc1 += clo1 - chi1
+                    acc2 += clo2 - chi2
+                    acc3 += clo3 - chi3
+                ga0[i - 1] = acc0
+                ga1[i - 1] = acc1
+                ga2[i - 1] = acc2
+                ga3[i - 1] = acc3
+            q0 = I0[m]
+            y0 = xu0[q0 - 1]
+            d0 = xv0[m - 1] - y0
+            e0 = xv0[m] - y0
+            clo0 = _pcost(d0, p, PMODE)
+            chi0 = _pcost(e0, p, PMODE)
+            if q0 == n + 1:
+                chi0 = 0.0
+            if CUT:
+                accb0 += (clo0 - chi0) if V0[m] <= level_max else 0.0
+            else:
+                accb0 += clo0 - chi0
+            gb0[m - 1] = accb0
+            q1 = I1[m]
+            y1 = xu1[q1 - 1]
+            d1 = xv1[m - 1] - y1
+            e1 = xv1[m] - y1
+            clo1 = _pcost(d1, p, PMODE)
+            chi1 = _pcost(e1, p, PMODE)
+            if q1 == n + 1:
+                chi1 = 0.0
+            if CUT:
+                accb1 += (clo1 - chi1) if V1[m] <= level_max else 0.0
+            else:
+                accb1 += clo1 - chi1
+            gb1[m - 1] = accb1
+            q2 = I2[m]
+            y2 = xu2[q2 - 1]
+            d2 = xv2[m - 1] - y2
+            e2 = xv2[m] - y2
+            clo2 = _pcost(d2, p, PMODE)
+            chi2 = _pcost(e2, p, PMODE)
+            if q2 == n + 1:
+                chi2 = 0.0
+            if CUT:
+                accb2 += (clo2 - chi2) if V2[m] <= level_max else 0.0
+            else:
+                accb2 += clo2 - chi2
+            gb2[m - 1] = accb2
+            q3 = I3[m]
+            y3 = xu3[q3 - 1]
+            d3 = xv3[m - 1] - y3
+            e3 = xv3[m] - y3
+            clo3 = _pcost(d3, p, PMODE)
+            chi3 = _pcost(e3, p, PMODE)
+            if q3 == n + 1:
+                chi3 = 0.0
+            if CUT:
+                accb3 += (clo3 - chi3) if V3[m] <= level_max else 0.0
+            else:
+                accb3 += clo3 - chi3
+            gb3[m - 1] = accb3
+            for jl in range(m - 1, 0, -1):
+                q0 = I0[jl]
+                q1 = I1[jl]
+                q2 = I2[jl]
+                q3 = I3[jl]
+                y0 = xu0[q0 - 1]
+                y1 = xu1[q1 - 1]
+                y2 = xu2[q2 - 1]
+                y3 = xu3[q3 - 1]
+                d0 = xv0[jl - 1] - y0
+                d1 = xv1[jl - 1] - y1
+                d2 = xv2[jl - 1] - y2
+                d3 = xv3[jl - 1] - y3
+                e0 = xv0[jl] - y0
+                e1 = xv1[jl] - y1
+                e2 = xv2[jl] - y2
+                e3 = xv3[jl] - y3
+                clo0 = _pcost(d0, p, PMODE)
+                clo1 = _pcost(d1, p, PMODE)
+                clo2 = _pcost(d2, p, PMODE)
+                clo3 = _pcost(d3, p, PMODE)
+                chi0 = _pcost(e0, p, PMODE)
+                chi1 = _pcost(e1, p, PMODE)
+                chi2 = _pcost(e2, p, PMODE)
+                chi3 = _pcost(e3, p, PMODE)
+                if CUT:
+                    accb0 += (clo0 - chi0) if V0[jl] <= level_max else 0.0
+                    accb1 += (clo1 - chi1) if V1[jl] <= level_max else 0.0
+                    accb2 += (clo2 - chi2) if V2[jl] <= level_max else 0.0
+                    accb3 += (clo3 - chi3) if V3[jl] <= level_max else 0.0
+                else:
+                    accb0 += clo0 - chi0
+                    accb1 += clo1 - chi1
+                    accb2 += clo2 - chi2
+                    accb3 += clo3 - chi3
+                gb0[jl - 1] = accb0
+                gb1[jl - 1] = accb1
+                gb2[jl - 1] = accb2
+                gb3[jl - 1] = accb3
+            out[r0] = vm0
+            out[r1] = vm1
+            out[r2] = vm2
+            out[r3] = vm3
+            status[r0] = st0
+            status[r1] = st1
+            status[r2] = st2
+            status[r3] = st3
+            if st0 != 0 or (sa0 == 0.0 and sb0 == 0.0):
+                out[r0] = 0.0
+                ga0[:] = 0.0
+                gb0[:] = 0.0
+            if st1 != 0 or (sa1 == 0.0 and sb1 == 0.0):
+                out[r1] = 0.0
+                ga1[:] = 0.0
+                gb1[:] = 0.0
+            if st2 != 0 or (sa2 == 0.0 and sb2 == 0.0):
+                out[r2] = 0.0
+                ga2[:] = 0.0
+                gb2[:] = 0.0
+            if st3 != 0 or (sa3 == 0.0 and sb3 == 0.0):
+                out[r3] = 0.0
+                ga3[:] = 0.0
+                gb3[:] = 0.0
 
     return kernel
 

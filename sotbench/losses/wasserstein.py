@@ -69,7 +69,7 @@ import numpy as np
 import torch
 
 from sotbench.losses._checks import compute_dtype
-from sotbench.losses._wasserstein_kernels import LEVELS_KERNELS, merge_kernel_jit, pmode
+from sotbench.losses._wasserstein_kernels import LANES, LEVELS_KERNELS, merge_kernel_jit, pmode
 
 __all__ = ["wasserstein_1d", "wasserstein_distance", "numba_available", "set_num_threads"]
 
@@ -168,21 +168,20 @@ class _MergeW(torch.autograd.Function):
         gxu = np.empty((n_rows, n) if want_x else (0, 0), dtype=un.dtype)
         gxv = np.empty((n_rows, m) if want_x else (0, 0), dtype=un.dtype)
         status = np.zeros(n_rows, dtype=np.int8)
-        int_t = np.int32 if un.dtype == np.float32 else np.int64
-        ia, ib = un.view(int_t), vn.view(int_t)
         xu_pad = np.concatenate((xun, xun[:, -1:]), axis=1)
         xv_pad = xu_pad if xv is xu else np.concatenate((xvn, xvn[:, -1:]), axis=1)
         kernel = LEVELS_KERNELS[(pmode(p), math.isfinite(level_max))]
 
         def run(lo: int, hi: int) -> None:
-            # scratch per call: levels with a -inf sentinel at index 0; unwanted gradients
-            kernel(un[lo:hi], vn[lo:hi], ia[lo:hi], ib[lo:hi],
+            # scratch per call: levels, ranks (LANES rows each); unwanted gradients
+            kernel(un[lo:hi], vn[lo:hi],
                    xu_pad if xu_pad.shape[0] == 1 else xu_pad[lo:hi],
                    xv_pad if xv_pad.shape[0] == 1 else xv_pad[lo:hi],
                    float(p), float(level_max), out[lo:hi], mass[lo:hi], status[lo:hi],
                    ga[lo:hi] if keep_a else np.empty((1, n), dtype=un.dtype),
                    gb[lo:hi] if keep_b else np.empty((1, m), dtype=un.dtype),
-                   np.empty(n + 1), np.empty(m + 1))
+                   np.empty((LANES, n + 2)), np.empty((LANES, m + 2)),
+                   np.empty((LANES, n + 2), dtype=np.uint64), np.empty((LANES, m + 2), dtype=np.uint64))
 
         _run_chunked(run, n_rows, n + m)
         if status.any():
