@@ -6,8 +6,8 @@ track it stores
 
 * ``times_s`` (T,) float64: the estimate's frame centres in seconds;
 * the salience's **local maxima** whose value is ``>= floor`` (``floor =
-  min(threshold, DEFAULT_FLOOR)``): the number of peaks per frame (uint16),
-  their frequency-bin indices (uint16, ascending within a frame) and float32
+  max(min(threshold, DEFAULT_FLOOR), threshold - DEFAULT_RANGE)``, see :func:`default_floor`):
+  the number of peaks per frame (uint16), their frequency-bin indices (uint16, ascending within a frame) and float32
   salience values (exactly as the model produced them), plus the bins' centre
   frequencies in Hz (F,) float64 -- so the estimate can be re-thresholded
   at any threshold ``>= floor`` and reproduces the run's own estimate exactly at
@@ -39,12 +39,16 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["EstimateWriter", "TrackEstimate", "DEFAULT_FLOOR", "load_estimates", "to_multipitch",
-           "estimates_path", "rescore", "rescore_result", "export_mir_eval", "regenerate_estimates"]
+__all__ = ["EstimateWriter", "TrackEstimate", "DEFAULT_FLOOR", "DEFAULT_RANGE", "default_floor", "load_estimates",
+           "to_multipitch", "estimates_path", "rescore", "rescore_result", "export_mir_eval", "regenerate_estimates",
+           "raise_floor"]
 
-#: Lowest salience kept (rescoring works for thresholds >= min(run threshold, DEFAULT_FLOOR)).
-#: Lower floors keep many more (noise) peaks: on SS-MPE's Bach10 salience 0.05 keeps 6x the peaks of 0.2.
+#: Lowest salience kept: ``floor = max(min(threshold, DEFAULT_FLOOR), threshold - DEFAULT_RANGE)``, so
+#: estimates can be re-thresholded from ``DEFAULT_RANGE`` below the run's threshold (from 0.2 at most) upwards.
+#: Lower floors keep many more (noise) peaks: on SS-MPE's Bach10 salience 0.05 keeps 6x the peaks of 0.2, and on
+#: the log-magnitude DSP baselines (threshold 0.9) 0.2 keeps 5x the peaks of 0.6.
 DEFAULT_FLOOR = 0.2
+DEFAULT_RANGE = 0.3
 FORMAT_VERSION = 2
 
 
@@ -59,6 +63,11 @@ def _unragged(flat: np.ndarray, counts: np.ndarray) -> list[np.ndarray]:
     return np.split(np.asarray(flat, dtype=np.float64), np.cumsum(counts)[:-1]) if counts.size else []
 
 
+def default_floor(threshold: float) -> float:
+    """``max(min(threshold, DEFAULT_FLOOR), threshold - DEFAULT_RANGE)`` (never above ``threshold``)."""
+    return max(min(float(threshold), DEFAULT_FLOOR), float(threshold) - DEFAULT_RANGE)
+
+
 class EstimateWriter:
     """Collects the estimates of one dataset's tracks and writes them to one ``.npz``.
 
@@ -69,12 +78,12 @@ class EstimateWriter:
     plateau : {"drop", "centre"}
         The run's plateau rule.
     floor : float, optional
-        Lowest salience kept; default ``min(threshold, DEFAULT_FLOOR)``.  Must
+        Lowest salience kept; default :func:`default_floor`.  Must
         not exceed ``threshold`` (the run's estimate must be reproducible).
     """
 
     def __init__(self, *, threshold: float, plateau: str = "drop", floor: float | None = None):
-        floor = min(float(threshold), DEFAULT_FLOOR) if floor is None else float(floor)
+        floor = default_floor(threshold) if floor is None else float(floor)
         if not math.isfinite(floor) or floor > threshold:
             raise ValueError(f"floor={floor} must be finite and <= threshold={threshold}; "
                              "otherwise the run's own estimate could not be reproduced")
@@ -233,6 +242,38 @@ def rescore(path: Path, *, threshold: float | None = None) -> tuple[dict, dict]:
             per_track[key] = evaluate_multipitch(est.ref_times, est.ref_freqs, times, freqs, name=key)
         averages = average_scores(per_track, name=str(path))
     return averages, per_track
+
+
+def raise_floor(path: Path, floor: float) -> Path:
+    """Drop the stored peaks below ``floor`` (a smaller file; thresholds >= ``floor`` score the same).
+
+    Raises
+    ------
+    ValueError
+        ``floor`` is above the run's threshold (its own estimate would be lost) or below the stored floor.
+    """
+    from sotbench.io import atomic_write_bytes
+
+    path = Path(path)
+    with np.load(path, allow_pickle=False) as data:
+        index = json.loads(str(data["index.json"]))
+        arrays = {k: data[k] for k in data.files if k != "index.json"}
+    if not index["floor"] <= floor <= index["threshold"]:
+        raise ValueError(f"floor={floor} must lie between the stored floor {index['floor']} and the run's "
+                         f"threshold {index['threshold']}")
+    for i in range(len(index["tracks"])):
+        values = arrays[f"t{i}/peak_value"]
+        keep = values.astype(np.float64) >= floor
+        frames = np.repeat(np.arange(arrays[f"t{i}/peak_count"].size), arrays[f"t{i}/peak_count"].astype(np.int64))
+        arrays[f"t{i}/peak_count"] = np.bincount(frames[keep], minlength=arrays[f"t{i}/peak_count"].size
+                                                 ).astype(np.uint16)
+        arrays[f"t{i}/peak_bin"] = arrays[f"t{i}/peak_bin"][keep]
+        arrays[f"t{i}/peak_value"] = values[keep]
+    index["floor"] = float(floor)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **{"index.json": np.array(json.dumps(index))}, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
 
 
 def estimates_path(run_dir: Path, dataset: str) -> Path:

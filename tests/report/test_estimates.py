@@ -128,3 +128,24 @@ def test_folder_rescore_names_results_without_estimates(saved, tmp_path):
     assert [r["exact"] for r in rows] == [True, None] and "no estimates file" in rows[1]["missing"]
     with pytest.raises(ValueError, match="--regenerate"):
         sotbench.rescore(root / "seed1" / "toy" / "result.json")
+
+
+def test_raise_floor_keeps_scores_above_it(saved, tmp_path):
+    import shutil
+
+    path, _ = saved
+    copy = shutil.copy(path, tmp_path / "toy.npz")
+    before = {t: est_mod.rescore(copy, threshold=t)[1] for t in (0.4, 0.5, 0.8)}
+    est_mod.raise_floor(copy, 0.4)
+    assert all(est_mod.rescore(copy, threshold=t)[1] == before[t] for t in before)
+    assert next(iter(est_mod.load_estimates(copy).values())).floor == 0.4
+    assert copy.stat().st_size < path.stat().st_size
+    with pytest.raises(ValueError, match="below the stored floor"):
+        est_mod.rescore(copy, threshold=0.3)
+    with pytest.raises(ValueError, match="between"):
+        est_mod.raise_floor(copy, 0.6)  # above the run's threshold 0.5
+
+
+def test_default_floor_policy():
+    assert est_mod.default_floor(0.5) == 0.2 and est_mod.default_floor(0.1) == 0.1
+    assert est_mod.default_floor(0.9) == pytest.approx(0.6)
