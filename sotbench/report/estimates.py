@@ -65,7 +65,7 @@ def _unragged(flat: np.ndarray, counts: np.ndarray) -> list[np.ndarray]:
 
 def default_floor(threshold: float) -> float:
     """``max(min(threshold, DEFAULT_FLOOR), threshold - DEFAULT_RANGE)`` (never above ``threshold``)."""
-    return max(min(float(threshold), DEFAULT_FLOOR), float(threshold) - DEFAULT_RANGE)
+    return round(max(min(float(threshold), DEFAULT_FLOOR), float(threshold) - DEFAULT_RANGE), 6)
 
 
 class EstimateWriter:

@@ -148,4 +148,4 @@ def test_raise_floor_keeps_scores_above_it(saved, tmp_path):
 
 def test_default_floor_policy():
     assert est_mod.default_floor(0.5) == 0.2 and est_mod.default_floor(0.1) == 0.1
-    assert est_mod.default_floor(0.9) == pytest.approx(0.6)
+    assert est_mod.default_floor(0.9) == 0.6  # rounded: a threshold of 0.6 stays usable
