@@ -721,20 +721,27 @@ def generic_sections(results: list[dict], plot_dir: Path | None, ctx: _Ctx, task
         prov = _prov(runs)
         for name in names:
             values = [v for v in (_metric_value(r.get("metrics") or {}, name) for r in runs) if v is not None]
-            iv = stats.t_ci(values)
-            row.append(_fmt_ci(iv, 3) if values else "–")
+            iv, kind = stats.t_ci(values), "seeds"
+            if len(values) == 1:  # one seed: the interval over its items, when the metric is their mean
+                items = list(_per_example(runs[-1], name).values())
+                if len(items) >= 2 and abs(float(np.mean(items)) - values[0]) <= 1e-6 * max(1.0, abs(values[0])):
+                    iv, kind = stats.bootstrap_ci(items), "examples"
+                    iv = stats.Interval(values[0], iv.low, iv.high, iv.n, iv.method)
+            row.append((_fmt_ci(iv, 3) + (f" (n={iv.n})" if kind == "examples" else "")) if values else "–")
             if values:
                 ctx.add(task=task, dataset=str(runs[-1].get("dataset") or ""), model=model, loss=loss,
                         variant=variant, budget=budget, source="sotbench", label=label, metric=name,
                         value=iv.mean, ci_low=iv.low, ci_high=iv.high, ci_method=iv.method,
-                        confidence=stats.CONFIDENCE, n=iv.n, n_kind="seeds",
+                        confidence=stats.CONFIDENCE, n=iv.n, n_kind=kind,
                         seeds=",".join(str(r.get("seed")) for r in runs),
                         result_path=";".join(r["_path"] for r in runs), **prov)
         rows.append(row)
         links.append(ctx.link(runs[-1]))
-    blocks: list = [f"Scalar metrics of task `{task}`: mean over seeds [95 % Student-t interval; `–` with one seed].",
+    blocks: list = [f"Scalar metrics of task `{task}`: mean over seeds [95 % Student-t interval over seeds]; with one "
+                    "seed, the 95 % bootstrap interval over its test examples (n=...) where the metric is their mean, "
+                    "else `–`.",
                     Table(["model", "budget", "seeds"] + [n.replace("lsd_db", "lsd_db [dB²]") for n in names], rows,
-                          caption=f"{task}: mean [95 % CI over seeds]", links=links, latex=True)]
+                          caption=f"{task}: mean [95 % CI]", links=links, latex=True)]
     try:
         module = importlib.import_module(f"sotbench.report.{task.replace('-', '_')}")
     except ImportError:

@@ -249,3 +249,19 @@ def test_records_of_other_tasks_are_rows_not_seeds(tmp_path):
     _, frame = build_leaderboard(root, tmp_path / "out", plots=False)
     rpa = frame[frame.metric == "rpa"].set_index("variant").value
     assert rpa.to_dict() == {"known-pad-end": 0.25, "unknown": 0.75}
+
+
+def test_generic_single_seed_interval_over_examples_only_for_means(tmp_path):
+    root = tmp_path / "results"
+    items = {f"{i}": {"rpa": v, "median_err": v} for i, v in enumerate([10.0, 20.0, 30.0, 40.0])}
+    run = _result("synth-fit", "harmonic-synth", "sot-2048", 0, {"rpa": 25.0, "median_err": 25.0 + 1.0}, items)
+    folder = root / "synth-fit" / "seed0"
+    folder.mkdir(parents=True)
+    (folder / "result.json").write_text(json.dumps(run))
+    _, frame = build_leaderboard(root, tmp_path / "out", plots=False)
+    rpa = frame[frame.metric == "rpa"].iloc[0]
+    expected = stats.bootstrap_ci([10.0, 20.0, 30.0, 40.0])
+    assert (rpa.value, rpa.ci_low, rpa.ci_high, rpa.n, rpa.n_kind) == (25.0, expected.low, expected.high, 4,
+                                                                        "examples")
+    med = frame[frame.metric == "median_err"].iloc[0]  # not the items' mean: no interval invented
+    assert med.value == 26.0 and pd.isna(med.ci_low) and med.n_kind == "seeds"
