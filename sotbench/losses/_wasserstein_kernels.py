@@ -217,11 +217,12 @@ def _make_levels_kernel(PMODE: int, CUT: bool):
     point repeated (``xu`` (., n + 1), ``xv`` (., m + 1)) so that "one past the
     last index" needs no clamp.  Gradients go to row ``r`` of ``ga`` (``gb``),
     or all to its row 0 (scratch, discarded) when it has a single row and
-    there are more rows.  Scratch: ``UA`` (LANES, n + 2), ``VA`` (LANES, m + 2)
+    there are more rows; ``want_a`` (``want_b``) False skips pass 3 for u (v),
+    whose gradient is then not written.  Scratch: ``UA`` (LANES, n + 2), ``VA`` (LANES, m + 2)
     float64; ``JV`` (LANES, n + 2), ``IU`` (LANES, m + 2) uint64.
     """
 
-    def kernel(a, b, xu, xv, p, level_max, out, mass, status, ga, gb, UA, VA, JV, IU):
+    def kernel(a, b, xu, xv, p, level_max, out, mass, status, ga, gb, want_a, want_b, UA, VA, JV, IU):
         n_rows, n = a.shape
         m = b.shape[1]
         inf = np.inf
@@ -427,188 +428,190 @@ def _make_levels_kernel(PMODE: int, CUT: bool):
             accb1 = 0.0
             accb2 = 0.0
             accb3 = 0.0
-            q0 = J0[n]
-            y0 = xv0[q0 - 1]
-            d0 = xu0[n - 1] - y0
-            e0 = xu0[n] - y0
-            clo0 = _pcost(d0, p, PMODE)
-            chi0 = _pcost(e0, p, PMODE)
-            if q0 == m + 1:
-                chi0 = 0.0
-            if CUT:
-                acc0 += (clo0 - chi0) if U0[n] <= level_max else 0.0
-            else:
-                acc0 += clo0 - chi0
-            ga0[n - 1] = acc0
-            q1 = J1[n]
-            y1 = xv1[q1 - 1]
-            d1 = xu1[n - 1] - y1
-            e1 = xu1[n] - y1
-            clo1 = _pcost(d1, p, PMODE)
-            chi1 = _pcost(e1, p, PMODE)
-            if q1 == m + 1:
-                chi1 = 0.0
-            if CUT:
-                acc1 += (clo1 - chi1) if U1[n] <= level_max else 0.0
-            else:
-                acc1 += clo1 - chi1
-            ga1[n - 1] = acc1
-            q2 = J2[n]
-            y2 = xv2[q2 - 1]
-            d2 = xu2[n - 1] - y2
-            e2 = xu2[n] - y2
-            clo2 = _pcost(d2, p, PMODE)
-            chi2 = _pcost(e2, p, PMODE)
-            if q2 == m + 1:
-                chi2 = 0.0
-            if CUT:
-                acc2 += (clo2 - chi2) if U2[n] <= level_max else 0.0
-            else:
-                acc2 += clo2 - chi2
-            ga2[n - 1] = acc2
-            q3 = J3[n]
-            y3 = xv3[q3 - 1]
-            d3 = xu3[n - 1] - y3
-            e3 = xu3[n] - y3
-            clo3 = _pcost(d3, p, PMODE)
-            chi3 = _pcost(e3, p, PMODE)
-            if q3 == m + 1:
-                chi3 = 0.0
-            if CUT:
-                acc3 += (clo3 - chi3) if U3[n] <= level_max else 0.0
-            else:
-                acc3 += clo3 - chi3
-            ga3[n - 1] = acc3
-            for i in range(n - 1, 0, -1):
-                q0 = J0[i]
-                q1 = J1[i]
-                q2 = J2[i]
-                q3 = J3[i]
+            if want_a:
+                q0 = J0[n]
                 y0 = xv0[q0 - 1]
-                y1 = xv1[q1 - 1]
-                y2 = xv2[q2 - 1]
-                y3 = xv3[q3 - 1]
-                d0 = xu0[i - 1] - y0
-                d1 = xu1[i - 1] - y1
-                d2 = xu2[i - 1] - y2
-                d3 = xu3[i - 1] - y3
-                e0 = xu0[i] - y0
-                e1 = xu1[i] - y1
-                e2 = xu2[i] - y2
-                e3 = xu3[i] - y3
+                d0 = xu0[n - 1] - y0
+                e0 = xu0[n] - y0
                 clo0 = _pcost(d0, p, PMODE)
-                clo1 = _pcost(d1, p, PMODE)
-                clo2 = _pcost(d2, p, PMODE)
-                clo3 = _pcost(d3, p, PMODE)
                 chi0 = _pcost(e0, p, PMODE)
-                chi1 = _pcost(e1, p, PMODE)
-                chi2 = _pcost(e2, p, PMODE)
-                chi3 = _pcost(e3, p, PMODE)
+                if q0 == m + 1:
+                    chi0 = 0.0
                 if CUT:
-                    acc0 += (clo0 - chi0) if U0[i] <= level_max else 0.0
-                    acc1 += (clo1 - chi1) if U1[i] <= level_max else 0.0
-                    acc2 += (clo2 - chi2) if U2[i] <= level_max else 0.0
-                    acc3 += (clo3 - chi3) if U3[i] <= level_max else 0.0
+                    acc0 += (clo0 - chi0) if U0[n] <= level_max else 0.0
                 else:
                     acc0 += clo0 - chi0
-                    acc1 += clo1 - chi1
-                    acc2 += clo2 - chi2
-                    acc3 += clo3 - chi3
-                ga0[i - 1] = acc0
-                ga1[i - 1] = acc1
-                ga2[i - 1] = acc2
-                ga3[i - 1] = acc3
-            q0 = I0[m]
-            y0 = xu0[q0 - 1]
-            d0 = xv0[m - 1] - y0
-            e0 = xv0[m] - y0
-            clo0 = _pcost(d0, p, PMODE)
-            chi0 = _pcost(e0, p, PMODE)
-            if q0 == n + 1:
-                chi0 = 0.0
-            if CUT:
-                accb0 += (clo0 - chi0) if V0[m] <= level_max else 0.0
-            else:
-                accb0 += clo0 - chi0
-            gb0[m - 1] = accb0
-            q1 = I1[m]
-            y1 = xu1[q1 - 1]
-            d1 = xv1[m - 1] - y1
-            e1 = xv1[m] - y1
-            clo1 = _pcost(d1, p, PMODE)
-            chi1 = _pcost(e1, p, PMODE)
-            if q1 == n + 1:
-                chi1 = 0.0
-            if CUT:
-                accb1 += (clo1 - chi1) if V1[m] <= level_max else 0.0
-            else:
-                accb1 += clo1 - chi1
-            gb1[m - 1] = accb1
-            q2 = I2[m]
-            y2 = xu2[q2 - 1]
-            d2 = xv2[m - 1] - y2
-            e2 = xv2[m] - y2
-            clo2 = _pcost(d2, p, PMODE)
-            chi2 = _pcost(e2, p, PMODE)
-            if q2 == n + 1:
-                chi2 = 0.0
-            if CUT:
-                accb2 += (clo2 - chi2) if V2[m] <= level_max else 0.0
-            else:
-                accb2 += clo2 - chi2
-            gb2[m - 1] = accb2
-            q3 = I3[m]
-            y3 = xu3[q3 - 1]
-            d3 = xv3[m - 1] - y3
-            e3 = xv3[m] - y3
-            clo3 = _pcost(d3, p, PMODE)
-            chi3 = _pcost(e3, p, PMODE)
-            if q3 == n + 1:
-                chi3 = 0.0
-            if CUT:
-                accb3 += (clo3 - chi3) if V3[m] <= level_max else 0.0
-            else:
-                accb3 += clo3 - chi3
-            gb3[m - 1] = accb3
-            for jl in range(m - 1, 0, -1):
-                q0 = I0[jl]
-                q1 = I1[jl]
-                q2 = I2[jl]
-                q3 = I3[jl]
-                y0 = xu0[q0 - 1]
-                y1 = xu1[q1 - 1]
-                y2 = xu2[q2 - 1]
-                y3 = xu3[q3 - 1]
-                d0 = xv0[jl - 1] - y0
-                d1 = xv1[jl - 1] - y1
-                d2 = xv2[jl - 1] - y2
-                d3 = xv3[jl - 1] - y3
-                e0 = xv0[jl] - y0
-                e1 = xv1[jl] - y1
-                e2 = xv2[jl] - y2
-                e3 = xv3[jl] - y3
-                clo0 = _pcost(d0, p, PMODE)
+                ga0[n - 1] = acc0
+                q1 = J1[n]
+                y1 = xv1[q1 - 1]
+                d1 = xu1[n - 1] - y1
+                e1 = xu1[n] - y1
                 clo1 = _pcost(d1, p, PMODE)
-                clo2 = _pcost(d2, p, PMODE)
-                clo3 = _pcost(d3, p, PMODE)
-                chi0 = _pcost(e0, p, PMODE)
                 chi1 = _pcost(e1, p, PMODE)
-                chi2 = _pcost(e2, p, PMODE)
-                chi3 = _pcost(e3, p, PMODE)
+                if q1 == m + 1:
+                    chi1 = 0.0
                 if CUT:
-                    accb0 += (clo0 - chi0) if V0[jl] <= level_max else 0.0
-                    accb1 += (clo1 - chi1) if V1[jl] <= level_max else 0.0
-                    accb2 += (clo2 - chi2) if V2[jl] <= level_max else 0.0
-                    accb3 += (clo3 - chi3) if V3[jl] <= level_max else 0.0
+                    acc1 += (clo1 - chi1) if U1[n] <= level_max else 0.0
+                else:
+                    acc1 += clo1 - chi1
+                ga1[n - 1] = acc1
+                q2 = J2[n]
+                y2 = xv2[q2 - 1]
+                d2 = xu2[n - 1] - y2
+                e2 = xu2[n] - y2
+                clo2 = _pcost(d2, p, PMODE)
+                chi2 = _pcost(e2, p, PMODE)
+                if q2 == m + 1:
+                    chi2 = 0.0
+                if CUT:
+                    acc2 += (clo2 - chi2) if U2[n] <= level_max else 0.0
+                else:
+                    acc2 += clo2 - chi2
+                ga2[n - 1] = acc2
+                q3 = J3[n]
+                y3 = xv3[q3 - 1]
+                d3 = xu3[n - 1] - y3
+                e3 = xu3[n] - y3
+                clo3 = _pcost(d3, p, PMODE)
+                chi3 = _pcost(e3, p, PMODE)
+                if q3 == m + 1:
+                    chi3 = 0.0
+                if CUT:
+                    acc3 += (clo3 - chi3) if U3[n] <= level_max else 0.0
+                else:
+                    acc3 += clo3 - chi3
+                ga3[n - 1] = acc3
+                for i in range(n - 1, 0, -1):
+                    q0 = J0[i]
+                    q1 = J1[i]
+                    q2 = J2[i]
+                    q3 = J3[i]
+                    y0 = xv0[q0 - 1]
+                    y1 = xv1[q1 - 1]
+                    y2 = xv2[q2 - 1]
+                    y3 = xv3[q3 - 1]
+                    d0 = xu0[i - 1] - y0
+                    d1 = xu1[i - 1] - y1
+                    d2 = xu2[i - 1] - y2
+                    d3 = xu3[i - 1] - y3
+                    e0 = xu0[i] - y0
+                    e1 = xu1[i] - y1
+                    e2 = xu2[i] - y2
+                    e3 = xu3[i] - y3
+                    clo0 = _pcost(d0, p, PMODE)
+                    clo1 = _pcost(d1, p, PMODE)
+                    clo2 = _pcost(d2, p, PMODE)
+                    clo3 = _pcost(d3, p, PMODE)
+                    chi0 = _pcost(e0, p, PMODE)
+                    chi1 = _pcost(e1, p, PMODE)
+                    chi2 = _pcost(e2, p, PMODE)
+                    chi3 = _pcost(e3, p, PMODE)
+                    if CUT:
+                        acc0 += (clo0 - chi0) if U0[i] <= level_max else 0.0
+                        acc1 += (clo1 - chi1) if U1[i] <= level_max else 0.0
+                        acc2 += (clo2 - chi2) if U2[i] <= level_max else 0.0
+                        acc3 += (clo3 - chi3) if U3[i] <= level_max else 0.0
+                    else:
+                        acc0 += clo0 - chi0
+                        acc1 += clo1 - chi1
+                        acc2 += clo2 - chi2
+                        acc3 += clo3 - chi3
+                    ga0[i - 1] = acc0
+                    ga1[i - 1] = acc1
+                    ga2[i - 1] = acc2
+                    ga3[i - 1] = acc3
+            if want_b:
+                q0 = I0[m]
+                y0 = xu0[q0 - 1]
+                d0 = xv0[m - 1] - y0
+                e0 = xv0[m] - y0
+                clo0 = _pcost(d0, p, PMODE)
+                chi0 = _pcost(e0, p, PMODE)
+                if q0 == n + 1:
+                    chi0 = 0.0
+                if CUT:
+                    accb0 += (clo0 - chi0) if V0[m] <= level_max else 0.0
                 else:
                     accb0 += clo0 - chi0
+                gb0[m - 1] = accb0
+                q1 = I1[m]
+                y1 = xu1[q1 - 1]
+                d1 = xv1[m - 1] - y1
+                e1 = xv1[m] - y1
+                clo1 = _pcost(d1, p, PMODE)
+                chi1 = _pcost(e1, p, PMODE)
+                if q1 == n + 1:
+                    chi1 = 0.0
+                if CUT:
+                    accb1 += (clo1 - chi1) if V1[m] <= level_max else 0.0
+                else:
                     accb1 += clo1 - chi1
+                gb1[m - 1] = accb1
+                q2 = I2[m]
+                y2 = xu2[q2 - 1]
+                d2 = xv2[m - 1] - y2
+                e2 = xv2[m] - y2
+                clo2 = _pcost(d2, p, PMODE)
+                chi2 = _pcost(e2, p, PMODE)
+                if q2 == n + 1:
+                    chi2 = 0.0
+                if CUT:
+                    accb2 += (clo2 - chi2) if V2[m] <= level_max else 0.0
+                else:
                     accb2 += clo2 - chi2
+                gb2[m - 1] = accb2
+                q3 = I3[m]
+                y3 = xu3[q3 - 1]
+                d3 = xv3[m - 1] - y3
+                e3 = xv3[m] - y3
+                clo3 = _pcost(d3, p, PMODE)
+                chi3 = _pcost(e3, p, PMODE)
+                if q3 == n + 1:
+                    chi3 = 0.0
+                if CUT:
+                    accb3 += (clo3 - chi3) if V3[m] <= level_max else 0.0
+                else:
                     accb3 += clo3 - chi3
-                gb0[jl - 1] = accb0
-                gb1[jl - 1] = accb1
-                gb2[jl - 1] = accb2
-                gb3[jl - 1] = accb3
+                gb3[m - 1] = accb3
+                for jl in range(m - 1, 0, -1):
+                    q0 = I0[jl]
+                    q1 = I1[jl]
+                    q2 = I2[jl]
+                    q3 = I3[jl]
+                    y0 = xu0[q0 - 1]
+                    y1 = xu1[q1 - 1]
+                    y2 = xu2[q2 - 1]
+                    y3 = xu3[q3 - 1]
+                    d0 = xv0[jl - 1] - y0
+                    d1 = xv1[jl - 1] - y1
+                    d2 = xv2[jl - 1] - y2
+                    d3 = xv3[jl - 1] - y3
+                    e0 = xv0[jl] - y0
+                    e1 = xv1[jl] - y1
+                    e2 = xv2[jl] - y2
+                    e3 = xv3[jl] - y3
+                    clo0 = _pcost(d0, p, PMODE)
+                    clo1 = _pcost(d1, p, PMODE)
+                    clo2 = _pcost(d2, p, PMODE)
+                    clo3 = _pcost(d3, p, PMODE)
+                    chi0 = _pcost(e0, p, PMODE)
+                    chi1 = _pcost(e1, p, PMODE)
+                    chi2 = _pcost(e2, p, PMODE)
+                    chi3 = _pcost(e3, p, PMODE)
+                    if CUT:
+                        accb0 += (clo0 - chi0) if V0[jl] <= level_max else 0.0
+                        accb1 += (clo1 - chi1) if V1[jl] <= level_max else 0.0
+                        accb2 += (clo2 - chi2) if V2[jl] <= level_max else 0.0
+                        accb3 += (clo3 - chi3) if V3[jl] <= level_max else 0.0
+                    else:
+                        accb0 += clo0 - chi0
+                        accb1 += clo1 - chi1
+                        accb2 += clo2 - chi2
+                        accb3 += clo3 - chi3
+                    gb0[jl - 1] = accb0
+                    gb1[jl - 1] = accb1
+                    gb2[jl - 1] = accb2
+                    gb3[jl - 1] = accb3
             out[r0] = vm0
             out[r1] = vm1
             out[r2] = vm2

@@ -179,7 +179,7 @@ class _MergeW(torch.autograd.Function):
                    xv_pad if xv_pad.shape[0] == 1 else xv_pad[lo:hi],
                    float(p), float(level_max), out[lo:hi], mass[lo:hi], status[lo:hi],
                    ga[lo:hi] if keep_a else np.empty((1, n), dtype=un.dtype),
-                   gb[lo:hi] if keep_b else np.empty((1, m), dtype=un.dtype),
+                   gb[lo:hi] if keep_b else np.empty((1, m), dtype=un.dtype), keep_a, keep_b,
                    np.empty((LANES, n + 2)), np.empty((LANES, m + 2)),
                    np.empty((LANES, n + 2), dtype=np.uint64), np.empty((LANES, m + 2), dtype=np.uint64))
 
