@@ -175,7 +175,7 @@ def test_conv1d_fft_equals_conv1d_values_and_gradients():
     ref = torch.nn.functional.conv1d(x, w, b, padding=7)
     new = conv1d_fft(x, w, b)
     # float64: both are the same sums in another order (FFT rounding ~ 1e-16 * log n)
-    assert torch.allclose(new, ref, rtol=0, atol=1e-12 * float(ref.abs().max()))
+    assert torch.allclose(new, ref, rtol=0, atol=1e-12 * float(ref.detach().abs().max()))
     grads_ref = torch.autograd.grad((ref * out).sum(), (x, w, b))
     grads_new = torch.autograd.grad((new * out).sum(), (x, w, b))
     for a, c in zip(grads_new, grads_ref):
@@ -207,7 +207,7 @@ def test_fft_encoder_equals_direct_encoder_forward_and_gradients(impl):
         outs.append((out, {k: p.grad.clone() for k, p in model.named_parameters()}))
     (a, ga), (b, gb) = outs
     for u, v in ((a.f0_hz, b.f0_hz), (a.audio, b.audio), (a.amplitudes, b.amplitudes)):
-        assert torch.allclose(u, v, rtol=0, atol=1e-9 * float(u.abs().max()))
+        assert torch.allclose(u, v, rtol=0, atol=1e-9 * float(u.detach().abs().max()))
     for name in ga:
         scale = float(ga[name].abs().max())
         assert torch.allclose(ga[name], gb[name], rtol=0, atol=1e-9 * scale + 1e-15), name
@@ -221,7 +221,7 @@ def test_fft_encoder_float32_logits_match_direct():
     fft.load_state_dict(direct.state_dict())
     frames = torch.rand(32, 285)
     (la, aa), (lb, ab) = direct.encoder(frames), fft.encoder(frames)
-    assert torch.allclose(la, lb, rtol=0, atol=1e-5 * float(la.abs().max()))
+    assert torch.allclose(la, lb, rtol=0, atol=1e-5 * float(la.detach().abs().max()))
     assert torch.allclose(aa, ab, rtol=1e-5, atol=1e-7)
 
 
@@ -242,7 +242,7 @@ def test_fft_path_draws_the_same_dropout_mask_in_training(impl):
     la, aa = direct.encoder(frames)
     torch.manual_seed(11)
     lb, ab = fft.encoder(frames)
-    assert torch.allclose(la, lb, rtol=0, atol=1e-5 * float(la.abs().max()))
+    assert torch.allclose(la, lb, rtol=0, atol=1e-5 * float(la.detach().abs().max()))
     assert torch.allclose(aa, ab, rtol=1e-5, atol=1e-7)
     torch.manual_seed(12)
     lc, _ = fft.encoder(frames)
