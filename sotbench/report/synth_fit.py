@@ -17,7 +17,9 @@ and ``extra.silence_lsd_db``).
   panel per framing;
 * :func:`synth_fit_markdown` -- the table as Markdown;
 * :func:`plot_synth_ae_curves` -- validation LSD and RPA over steps for the
-  synth-ae runs of one budget, with the silence level as a reference line.
+  synth-ae runs of one budget, with the silence level as a reference line;
+* :func:`silence_reference` -- the silence level itself (the leaderboard's
+  reference row for synth-ae).
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from sotbench.report.stats import t_ci
 from sotbench.results import iter_results
 
 __all__ = ["synth_fit_records", "synth_fit_rows", "convergence_by_distance", "plot_convergence_vs_distance",
-           "synth_fit_markdown", "plot_synth_ae_curves", "FIT_METRICS"]
+           "synth_fit_markdown", "plot_synth_ae_curves", "silence_reference", "FIT_METRICS"]
 
 #: metric key -> (label, higher is better)
 FIT_METRICS = {"rpa": ("RPA [%]", True), "rca": ("RCA [%]", True), "converged": ("conv. <50c [%]", True),
@@ -253,3 +255,37 @@ def plot_synth_ae_curves(root: str | Path, path: str | Path, *, budget: str = "c
     fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)
     return path
+
+
+def silence_reference(root: str | Path) -> dict[str, float] | None:
+    """LSD of an all-zero output on the synth-ae splits, from the synth-ae records.
+
+    Returns
+    -------
+    dict or None
+        ``{"test": dB^2, "val": dB^2, "n_records": int}`` (the records'
+        ``extra.silence_lsd_db``, which must agree: they are computed from the
+        same generated data), or None when no record carries it.
+
+    Raises
+    ------
+    ValueError
+        Records that disagree by more than 1e-3 dB^2 (different data sets
+        mixed in one results root).
+    """
+    values: dict[str, list[float]] = {"test": [], "val": []}
+    for _p, r in iter_results(Path(root)):
+        ref = (r.get("extra") or {}).get("silence_lsd_db") if r.get("task") == "synth-ae" else None
+        if not ref:
+            continue
+        for split in values:
+            if ref.get(split) is not None:
+                values[split].append(float(ref[split]))
+    if not values["test"]:
+        return None
+    for split, vs in values.items():
+        if vs and max(vs) - min(vs) > 1e-3:
+            raise ValueError(f"synth-ae records disagree on the silence LSD of the {split} split "
+                             f"({min(vs):.4f} .. {max(vs):.4f} dB^2): their data sets differ")
+    return {"test": values["test"][0], "val": values["val"][0] if values["val"] else float("nan"),
+            "n_records": len(values["test"])}

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from sotbench.report.synth_fit import (convergence_by_distance, plot_convergence_vs_distance,
-                                       plot_synth_ae_curves, synth_fit_markdown, synth_fit_rows)
+                                       plot_synth_ae_curves, silence_reference, synth_fit_markdown,
+                                       synth_fit_rows)
 
 
 def write(root, loss, seed, framing, rpa, bins, budget="cpu"):
@@ -58,3 +59,27 @@ def test_plots_and_markdown(root, tmp_path):
     md = synth_fit_markdown(root)
     assert "| sot-2048 | full | known | 2 | 60.0 [" in md
     assert plot_synth_ae_curves(root, tmp_path / "c.png") is None  # no synth-ae record
+
+
+def write_ae(root, loss, seed, silence, budget="cpu-long"):
+    d = root / "synth-ae" / "harmonic-ae" / loss / budget / f"seed{seed}"
+    d.mkdir(parents=True)
+    record = {"task": "synth-ae", "model": "harmonic-ae", "loss": loss, "seed": seed, "budget": budget,
+              "status": "completed", "config": {}, "metrics": {"lsd_db": 90.0, "rpa": 10.0, "rca": 20.0, "od": -1.0},
+              "main_score": "rpa", "direction": "max", "per_item": {},
+              "extra": {"curves": {"step": [500, 1000], "val_lsd_db": [120.0, 100.0], "val_rpa": [2.0, 9.0],
+                                   "train_loss": [1.0, 0.5]},
+                        "silence_lsd_db": {"test": silence, "val": silence + 3}}}
+    (d / "result.json").write_text(json.dumps(record))
+
+
+def test_synth_ae_curves_and_silence_reference(tmp_path):
+    assert silence_reference(tmp_path) is None
+    write_ae(tmp_path, "sot-2048", 42, 116.1)
+    write_ae(tmp_path, "mss-lin", 42, 116.1)
+    assert silence_reference(tmp_path) == {"test": 116.1, "val": 119.1, "n_records": 2}
+    out = plot_synth_ae_curves(tmp_path, tmp_path / "curves.png")
+    assert out.exists() and out.stat().st_size > 1000
+    write_ae(tmp_path, "sot-512", 42, 117.0)
+    with pytest.raises(ValueError, match="disagree"):
+        silence_reference(tmp_path)
