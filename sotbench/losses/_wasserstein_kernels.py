@@ -18,7 +18,7 @@ from __future__ import annotations
 import numba as _numba
 import numpy as np
 
-__all__ = ["P_ONE", "P_TWO", "P_GENERAL", "pmode", "LANES", "LEVELS_KERNELS", "merge_kernel_jit"]
+__all__ = ["P_ONE", "P_TWO", "P_GENERAL", "pmode", "LANES", "LEVELS_KERNELS", "merge_kernel_jit", "scale_rows"]
 
 P_ONE, P_TWO, P_GENERAL = 0, 1, 2
 
@@ -638,6 +638,15 @@ def _make_levels_kernel(PMODE: int, CUT: bool):
                 gb3[:] = 0.0
 
     return kernel
+
+
+@_numba.njit(cache=True, nogil=True)
+def scale_rows(g, s, out):  # pragma: no cover - compiled by numba
+    """``out[r, k] = g[r, k] * s[r]`` (the backward product; one thread, no temporaries)."""
+    for r in range(g.shape[0]):
+        f = s[r]
+        for k in range(g.shape[1]):
+            out[r, k] = g[r, k] * f
 
 
 merge_kernel_jit = _numba.njit(cache=True, nogil=True)(_merge_kernel)

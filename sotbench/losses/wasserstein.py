@@ -69,7 +69,13 @@ import numpy as np
 import torch
 
 from sotbench.losses._checks import compute_dtype
-from sotbench.losses._wasserstein_kernels import LANES, LEVELS_KERNELS, merge_kernel_jit, pmode
+from sotbench.losses._wasserstein_kernels import (
+    LANES,
+    LEVELS_KERNELS,
+    merge_kernel_jit,
+    pmode,
+    scale_rows,
+)
 
 __all__ = ["wasserstein_1d", "wasserstein_distance", "numba_available", "set_num_threads"]
 
@@ -201,12 +207,14 @@ class _MergeW(torch.autograd.Function):
         ga, gb, gxu, gxv = ctx.saved_tensors
         g = grad_out.to(ga.dtype).unsqueeze(-1)
         grads = [None] * 6
-        # numpy (single-threaded) for the large products: no OpenMP region on the hot path
-        g_np = g.contiguous().numpy()
-        if ctx.needs_input_grad[0]:
-            grads[0] = torch.from_numpy(np.multiply(ga.numpy(), g_np))
-        if ctx.needs_input_grad[1]:
-            grads[1] = torch.from_numpy(np.multiply(gb.numpy(), g_np))
+        # compiled, single-threaded products: no OpenMP region on the hot path
+        g_np = g.reshape(-1).contiguous().numpy()
+        for k, gw in ((0, ga), (1, gb)):
+            if ctx.needs_input_grad[k]:
+                gw_np = gw.numpy()
+                prod = np.empty_like(gw_np)
+                scale_rows(gw_np, g_np, prod)
+                grads[k] = torch.from_numpy(prod)
         for k, (gx, shared) in enumerate(((gxu, ctx.shared[0]), (gxv, ctx.shared[1]))):
             if ctx.needs_input_grad[2 + k]:
                 full = gx * g
