@@ -202,13 +202,14 @@ def _make_levels_kernel(PMODE: int, CUT: bool):
        ``k`` compares the current candidates ``U[i]``, ``V[k - i]`` and advances
        ``i`` by the comparison result.  It accumulates the value
        ``sum (r_k - r_{k-1}) c_k`` (non-negative terms, levels clamped at
-       ``level_max`` with the cutoff) and records for each level the rank of
-       the other measure: ``JV[l, i]`` = number of v's levels below u's level
-       ``i`` (plus 1), ``IU[l, j]`` likewise.  Both are stored on every step;
-       the last store to a slot is the one made when its level is taken.
+       ``level_max`` with the cutoff) and records for each level the partner
+       support point of the interval ending there: ``JV[l, i]`` = the point
+       of v at u's level ``i``, ``IU[l, j]`` = the point of u at v's level
+       ``j``.  Both are stored on every step; the last store to a slot is the
+       one made when its level is taken.
     3. per measure, from its top level down: the cost of the interval ending
-       at the level and of the one above it (same partner index, own index + 1;
-       0 above the top level of the merge) give the level gradient
+       at the level and of the one above it (same partner point, own index + 1;
+       0 above the top level of the merge, u's top level if it is above v's) give the level gradient
        ``c_k - c_{k+1}`` (0 above ``level_max``); its running sum is the weight
        gradient.
 
@@ -217,9 +218,9 @@ def _make_levels_kernel(PMODE: int, CUT: bool):
     point repeated (``xu`` (., n + 1), ``xv`` (., m + 1)) so that "one past the
     last index" needs no clamp.  Gradients go to row ``r`` of ``ga`` (``gb``),
     or all to its row 0 (scratch, discarded) when it has a single row and
-    there are more rows; ``want_a`` (``want_b``) False skips pass 3 for u (v),
-    whose gradient is then not written.  Scratch: ``UA`` (LANES, n + 2), ``VA`` (LANES, m + 2)
-    float64; ``JV`` (LANES, n + 2), ``IU`` (LANES, m + 2) uint64.
+    there are more rows; ``want_a`` (``want_b``) False skips ``JV`` (``IU``) and
+    pass 3 for u (v), whose gradient is then not written.  Scratch (float64):
+    ``UA``, ``JV`` (LANES, n + 2); ``VA``, ``IU`` (LANES, m + 2).
     """
 
     def kernel(a, b, xu, xv, p, level_max, out, mass, status, ga, gb, want_a, want_b, UA, VA, JV, IU):
@@ -391,10 +392,18 @@ def _make_levels_kernel(PMODE: int, CUT: bool):
                 lv1 = min(la1, lb1)
                 lv2 = min(la2, lb2)
                 lv3 = min(la3, lb3)
-                dd0 = xu0[i0 - u1] - xv0[j0 - u1]
-                dd1 = xu1[i1 - u1] - xv1[j1 - u1]
-                dd2 = xu2[i2 - u1] - xv2[j2 - u1]
-                dd3 = xu3[i3 - u1] - xv3[j3 - u1]
+                xa0 = xu0[i0 - u1]
+                xb0 = xv0[j0 - u1]
+                dd0 = xa0 - xb0
+                xa1 = xu1[i1 - u1]
+                xb1 = xv1[j1 - u1]
+                dd1 = xa1 - xb1
+                xa2 = xu2[i2 - u1]
+                xb2 = xv2[j2 - u1]
+                dd2 = xa2 - xb2
+                xa3 = xu3[i3 - u1]
+                xb3 = xv3[j3 - u1]
+                dd3 = xa3 - xb3
                 if CUT:
                     lv0 = min(lv0, level_max)
                     lv1 = min(lv1, level_max)
@@ -408,14 +417,16 @@ def _make_levels_kernel(PMODE: int, CUT: bool):
                 pv1 = lv1
                 pv2 = lv2
                 pv3 = lv3
-                J0[i0] = j0
-                J1[i1] = j1
-                J2[i2] = j2
-                J3[i3] = j3
-                I0[j0] = i0
-                I1[j1] = i1
-                I2[j2] = i2
-                I3[j3] = i3
+                if want_a:
+                    J0[i0] = xb0
+                    J1[i1] = xb1
+                    J2[i2] = xb2
+                    J3[i3] = xb3
+                if want_b:
+                    I0[j0] = xa0
+                    I1[j1] = xa1
+                    I2[j2] = xa2
+                    I3[j3] = xa3
                 i0 += np.uint64(t0)
                 i1 += np.uint64(t1)
                 i2 += np.uint64(t2)
@@ -430,12 +441,12 @@ def _make_levels_kernel(PMODE: int, CUT: bool):
             accb3 = 0.0
             if want_a:
                 q0 = J0[n]
-                y0 = xv0[q0 - 1]
+                y0 = q0
                 d0 = xu0[n - 1] - y0
                 e0 = xu0[n] - y0
                 clo0 = _pcost(d0, p, PMODE)
                 chi0 = _pcost(e0, p, PMODE)
-                if q0 == m + 1:
+                if U0[n] > V0[m]:
                     chi0 = 0.0
                 if CUT:
                     acc0 += (clo0 - chi0) if U0[n] <= level_max else 0.0
@@ -443,12 +454,12 @@ def _make_levels_kernel(PMODE: int, CUT: bool):
                     acc0 += clo0 - chi0
                 ga0[n - 1] = acc0
                 q1 = J1[n]
-                y1 = xv1[q1 - 1]
+                y1 = q1
                 d1 = xu1[n - 1] - y1
                 e1 = xu1[n] - y1
                 clo1 = _pcost(d1, p, PMODE)
                 chi1 = _pcost(e1, p, PMODE)
-                if q1 == m + 1:
+                if U1[n] > V1[m]:
                     chi1 = 0.0
                 if CUT:
                     acc1 += (clo1 - chi1) if U1[n] <= level_max else 0.0
@@ -456,12 +467,12 @@ def _make_levels_kernel(PMODE: int, CUT: bool):
                     acc1 += clo1 - chi1
                 ga1[n - 1] = acc1
                 q2 = J2[n]
-                y2 = xv2[q2 - 1]
+                y2 = q2
                 d2 = xu2[n - 1] - y2
                 e2 = xu2[n] - y2
                 clo2 = _pcost(d2, p, PMODE)
                 chi2 = _pcost(e2, p, PMODE)
-                if q2 == m + 1:
+                if U2[n] > V2[m]:
                     chi2 = 0.0
                 if CUT:
                     acc2 += (clo2 - chi2) if U2[n] <= level_max else 0.0
@@ -469,12 +480,12 @@ def _make_levels_kernel(PMODE: int, CUT: bool):
                     acc2 += clo2 - chi2
                 ga2[n - 1] = acc2
                 q3 = J3[n]
-                y3 = xv3[q3 - 1]
+                y3 = q3
                 d3 = xu3[n - 1] - y3
                 e3 = xu3[n] - y3
                 clo3 = _pcost(d3, p, PMODE)
                 chi3 = _pcost(e3, p, PMODE)
-                if q3 == m + 1:
+                if U3[n] > V3[m]:
                     chi3 = 0.0
                 if CUT:
                     acc3 += (clo3 - chi3) if U3[n] <= level_max else 0.0
@@ -486,10 +497,10 @@ def _make_levels_kernel(PMODE: int, CUT: bool):
                     q1 = J1[i]
                     q2 = J2[i]
                     q3 = J3[i]
-                    y0 = xv0[q0 - 1]
-                    y1 = xv1[q1 - 1]
-                    y2 = xv2[q2 - 1]
-                    y3 = xv3[q3 - 1]
+                    y0 = q0
+                    y1 = q1
+                    y2 = q2
+                    y3 = q3
                     d0 = xu0[i - 1] - y0
                     d1 = xu1[i - 1] - y1
                     d2 = xu2[i - 1] - y2
@@ -522,12 +533,12 @@ def _make_levels_kernel(PMODE: int, CUT: bool):
                     ga3[i - 1] = acc3
             if want_b:
                 q0 = I0[m]
-                y0 = xu0[q0 - 1]
+                y0 = q0
                 d0 = xv0[m - 1] - y0
                 e0 = xv0[m] - y0
                 clo0 = _pcost(d0, p, PMODE)
                 chi0 = _pcost(e0, p, PMODE)
-                if q0 == n + 1:
+                if V0[m] >= U0[n]:
                     chi0 = 0.0
                 if CUT:
                     accb0 += (clo0 - chi0) if V0[m] <= level_max else 0.0
@@ -535,12 +546,12 @@ def _make_levels_kernel(PMODE: int, CUT: bool):
                     accb0 += clo0 - chi0
                 gb0[m - 1] = accb0
                 q1 = I1[m]
-                y1 = xu1[q1 - 1]
+                y1 = q1
                 d1 = xv1[m - 1] - y1
                 e1 = xv1[m] - y1
                 clo1 = _pcost(d1, p, PMODE)
                 chi1 = _pcost(e1, p, PMODE)
-                if q1 == n + 1:
+                if V1[m] >= U1[n]:
                     chi1 = 0.0
                 if CUT:
                     accb1 += (clo1 - chi1) if V1[m] <= level_max else 0.0
@@ -548,12 +559,12 @@ def _make_levels_kernel(PMODE: int, CUT: bool):
                     accb1 += clo1 - chi1
                 gb1[m - 1] = accb1
                 q2 = I2[m]
-                y2 = xu2[q2 - 1]
+                y2 = q2
                 d2 = xv2[m - 1] - y2
                 e2 = xv2[m] - y2
                 clo2 = _pcost(d2, p, PMODE)
                 chi2 = _pcost(e2, p, PMODE)
-                if q2 == n + 1:
+                if V2[m] >= U2[n]:
                     chi2 = 0.0
                 if CUT:
                     accb2 += (clo2 - chi2) if V2[m] <= level_max else 0.0
@@ -561,12 +572,12 @@ def _make_levels_kernel(PMODE: int, CUT: bool):
                     accb2 += clo2 - chi2
                 gb2[m - 1] = accb2
                 q3 = I3[m]
-                y3 = xu3[q3 - 1]
+                y3 = q3
                 d3 = xv3[m - 1] - y3
                 e3 = xv3[m] - y3
                 clo3 = _pcost(d3, p, PMODE)
                 chi3 = _pcost(e3, p, PMODE)
-                if q3 == n + 1:
+                if V3[m] >= U3[n]:
                     chi3 = 0.0
                 if CUT:
                     accb3 += (clo3 - chi3) if V3[m] <= level_max else 0.0
@@ -578,10 +589,10 @@ def _make_levels_kernel(PMODE: int, CUT: bool):
                     q1 = I1[jl]
                     q2 = I2[jl]
                     q3 = I3[jl]
-                    y0 = xu0[q0 - 1]
-                    y1 = xu1[q1 - 1]
-                    y2 = xu2[q2 - 1]
-                    y3 = xu3[q3 - 1]
+                    y0 = q0
+                    y1 = q1
+                    y2 = q2
+                    y3 = q3
                     d0 = xv0[jl - 1] - y0
                     d1 = xv1[jl - 1] - y1
                     d2 = xv2[jl - 1] - y2

@@ -179,7 +179,7 @@ class _MergeW(torch.autograd.Function):
         kernel = LEVELS_KERNELS[(pmode(p), math.isfinite(level_max))]
 
         def run(lo: int, hi: int) -> None:
-            # scratch per call: levels, ranks (LANES rows each); unwanted gradients
+            # scratch per call: levels, partner points (LANES rows each); unwanted gradients
             kernel(un[lo:hi], vn[lo:hi],
                    xu_pad if xu_pad.shape[0] == 1 else xu_pad[lo:hi],
                    xv_pad if xv_pad.shape[0] == 1 else xv_pad[lo:hi],
@@ -187,7 +187,7 @@ class _MergeW(torch.autograd.Function):
                    ga[lo:hi] if keep_a else np.empty((1, n), dtype=un.dtype),
                    gb[lo:hi] if keep_b else np.empty((1, m), dtype=un.dtype), keep_a, keep_b,
                    np.empty((LANES, n + 2)), np.empty((LANES, m + 2)),
-                   np.empty((LANES, n + 2), dtype=np.uint64), np.empty((LANES, m + 2), dtype=np.uint64))
+                   np.empty((LANES, n + 2)), np.empty((LANES, m + 2)))
 
         _run_chunked(run, n_rows, n + m)
         if status.any():
