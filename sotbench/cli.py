@@ -106,7 +106,7 @@ def _rescore(args: argparse.Namespace) -> int:
             print(f"{row['result']}: no stored estimates (sotbench rescore {row['result']} --regenerate "
                   "re-runs the model to store them)")
             continue
-        new, old = row["rescored"], row["stored"]
+        new = row["rescored"]
         status = {True: "reproduces the stored metrics exactly", False: "DIFFERS from the stored metrics",
                   None: f"(stored at threshold {row['stored_threshold']:g})"}[row["exact"]]
         mismatch |= row["exact"] is False

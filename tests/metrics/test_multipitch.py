@@ -7,11 +7,17 @@ import mir_eval.multipitch
 import numpy as np
 import pytest
 import scipy.signal
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sotbench.metrics.multipitch import (average_scores, evaluate_multipitch, evaluate_salience,
-                                         pick_peaks, salience_to_multipitch)
+from sotbench.metrics.multipitch import (
+    average_scores,
+    evaluate_multipitch,
+    evaluate_salience,
+    pick_peaks,
+    salience_to_multipitch,
+)
 from sotbench.types import Salience
 
 

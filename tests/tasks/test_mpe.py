@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 import sys
+import tempfile
 import types
 from pathlib import Path
 
