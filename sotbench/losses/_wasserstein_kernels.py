@@ -182,8 +182,11 @@ def _row_status(a, b, sa, sb):  # pragma: no cover - compiled by numba
 LANES = 4
 
 
-def _make_levels_kernel(PMODE: int, CUT: bool):
-    """Build the fast kernel, specialized at compile time for the cost and the cutoff.
+def _make_levels_kernel(PMODE: int, CUT: bool, SHARED: bool):
+    """Build the fast kernel, specialized at compile time for the cost, the cutoff and the support.
+
+    ``SHARED``: one support for all rows and both measures (``xv`` is ignored and
+    ``xu`` has one row), which lets the lanes share one positions pointer.
 
     The kernel (value and weight gradients, no position gradient) handles
     :data:`LANES` rows at a time, their statements interleaved (written out
@@ -267,14 +270,14 @@ def _make_levels_kernel(PMODE: int, CUT: bool):
             br1 = b[r1]
             br2 = b[r2]
             br3 = b[r3]
-            xu0 = xu[0 if shared_u else r0]
-            xu1 = xu[0 if shared_u else r1]
-            xu2 = xu[0 if shared_u else r2]
-            xu3 = xu[0 if shared_u else r3]
-            xv0 = xv[0 if shared_v else r0]
-            xv1 = xv[0 if shared_v else r1]
-            xv2 = xv[0 if shared_v else r2]
-            xv3 = xv[0 if shared_v else r3]
+            xu0 = xu[0] if SHARED else xu[0 if shared_u else r0]
+            xu1 = xu[0] if SHARED else xu[0 if shared_u else r1]
+            xu2 = xu[0] if SHARED else xu[0 if shared_u else r2]
+            xu3 = xu[0] if SHARED else xu[0 if shared_u else r3]
+            xv0 = xu[0] if SHARED else xv[0 if shared_v else r0]
+            xv1 = xu[0] if SHARED else xv[0 if shared_v else r1]
+            xv2 = xu[0] if SHARED else xv[0 if shared_v else r2]
+            xv3 = xu[0] if SHARED else xv[0 if shared_v else r3]
             ga0 = ga[r0 if keep_a else 0]
             ga1 = ga[r1 if keep_a else 0]
             ga2 = ga[r2 if keep_a else 0]
@@ -661,9 +664,9 @@ def scale_rows(g, s, out):  # pragma: no cover - compiled by numba
 
 
 merge_kernel_jit = _numba.njit(cache=True, nogil=True)(_merge_kernel)
-#: compiled lazily, one specialization per (cost mode, cutoff)
-LEVELS_KERNELS = {(pm, cut): _numba.njit(cache=True, nogil=True)(_make_levels_kernel(pm, cut))
-                  for pm in (P_ONE, P_TWO, P_GENERAL) for cut in (False, True)}
+#: compiled lazily, one specialization per (cost mode, cutoff, shared support)
+LEVELS_KERNELS = {(pm, cut, shared): _numba.njit(cache=True, nogil=True)(_make_levels_kernel(pm, cut, shared))
+                  for pm in (P_ONE, P_TWO, P_GENERAL) for cut in (False, True) for shared in (False, True)}
 
 
 def pmode(p: float) -> int:

@@ -176,7 +176,8 @@ class _MergeW(torch.autograd.Function):
         status = np.zeros(n_rows, dtype=np.int8)
         xu_pad = np.concatenate((xun, xun[:, -1:]), axis=1)
         xv_pad = xu_pad if xv is xu else np.concatenate((xvn, xvn[:, -1:]), axis=1)
-        kernel = LEVELS_KERNELS[(pmode(p), math.isfinite(level_max))]
+        kernel = LEVELS_KERNELS[(pmode(p), math.isfinite(level_max),
+                                 xv_pad is xu_pad and xu_pad.shape[0] == 1)]
 
         def run(lo: int, hi: int) -> None:
             # scratch per call: levels, partner points (LANES rows each); unwanted gradients
