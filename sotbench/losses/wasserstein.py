@@ -197,7 +197,8 @@ class _MergeW(torch.autograd.Function):
             merge_kernel_jit(un, vn, xun, xvn, float(p), pmode(p), float(level_max),
                               True, True, out, ga, gb, gxu, gxv)
         ctx.shared = (xu.shape[0] == 1, xv.shape[0] == 1)
-        ctx.save_for_backward(*(torch.from_numpy(g) for g in (ga, gb, gxu, gxv)))
+        ctx.grads = (ga, gb, gxu, gxv)  # numpy arrays of this call only (never modified)
+        ctx.dtype = u.dtype
         mass_t = torch.from_numpy(mass)
         ctx.mark_non_differentiable(mass_t)
         return torch.from_numpy(out).to(u.dtype), mass_t
@@ -205,22 +206,31 @@ class _MergeW(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out, _grad_mass):  # noqa: D102
-        ga, gb, gxu, gxv = ctx.saved_tensors
-        g = grad_out.to(ga.dtype).unsqueeze(-1)
+        ga, gb, gxu, gxv = ctx.grads
+        g = grad_out.to(ctx.dtype).contiguous()
         grads = [None] * 6
         # compiled, single-threaded products: no OpenMP region on the hot path
-        g_np = g.reshape(-1).contiguous().numpy()
+        g_np = g.numpy()
         for k, gw in ((0, ga), (1, gb)):
             if ctx.needs_input_grad[k]:
-                gw_np = gw.numpy()
-                prod = np.empty_like(gw_np)
-                scale_rows(gw_np, g_np, prod)
+                prod = np.empty_like(gw)
+                scale_rows(gw, g_np, prod)
                 grads[k] = torch.from_numpy(prod)
         for k, (gx, shared) in enumerate(((gxu, ctx.shared[0]), (gxv, ctx.shared[1]))):
             if ctx.needs_input_grad[2 + k]:
-                full = gx * g
+                full = torch.from_numpy(gx) * g.unsqueeze(-1)
                 grads[2 + k] = full.sum(0, keepdim=True) if shared else full
         return tuple(grads)
+
+
+def _unequal_mass(mass: torch.Tensor) -> bool:
+    """Whether a row of the (R, 2) masses differs by more than 0.1 % of the larger one."""
+    if mass.device.type == "cpu":  # numpy: cheaper than torch calls for small arrays
+        m = mass.numpy()
+        mu, mv = m[:, 0], m[:, 1]
+        return bool((np.abs(mu - mv) > 1e-3 * np.maximum(mu, mv)).any())
+    mu, mv = mass[:, 0], mass[:, 1]
+    return bool(((mu - mv).abs() > 1e-3 * torch.maximum(mu, mv)).any())
 
 
 def _merge_torch(u, v, xu, xv, p: float, level_max: float) -> torch.Tensor:
@@ -451,9 +461,7 @@ def wasserstein_1d(
         mass = torch.stack((u2.detach().sum(-1), v2.detach().sum(-1)), -1).double()
 
     if warn_unequal_mass and not math.isfinite(level_max):
-        mu, mv = mass[:, 0], mass[:, 1]
-        tol = 1e-3 * torch.maximum(mu, mv)
-        if bool(((mu - mv).abs() > tol).any()):
+        if _unequal_mass(mass):
             warnings.warn(
                 "wasserstein_1d: some rows have different total masses for u and v; "
                 "the result integrates to the larger mass with the lighter measure's "
