@@ -377,6 +377,7 @@ class SynthAETask:
             "data": {**data_cfg.to_dict(), "split_sizes": sizes, "disjoint_splits": True},
             "model": {"name": model_name, "n_parameters": n_params,
                       "cqt_implementation": getattr(getattr(model, "cqt", None), "implementation", None),
+                      "conv_impl": getattr(getattr(model, "encoder", None), "conv_impl", None),
                       "settings": model_settings},
             "loss": {"name": loss_name, "settings": loss_settings},
             "train": {**train, "effective_batch_size": batch_size},

@@ -87,6 +87,7 @@ def test_result_layout(reference):
     assert 0 <= result.metrics["rpa"] <= result.metrics["rca"] <= 100
     assert result.metrics["best_step"] in (2, 4)
     assert result.metrics["lsd_db"] > 0
+    assert result.extra["model"]["conv_impl"] == "fft"  # the default encoder evaluation, recorded
     silence = result.extra["silence_lsd_db"]
     assert silence["test"] > 50 and silence["val"] > 50  # a silent output is far from every tone
     curves = result.extra["curves"]
