@@ -455,7 +455,8 @@ def _run_record(cfg: DictConfig, paths: store.RunPaths, plan: RecordPlan, device
         log.info("resume %s from %s (%.1f s spent before)", label, paths.checkpoint, prior_s)
     ctx = RunContext(cfg=cfg, run_dir=paths.run_dir, device=device, seed=int(cfg.seed),
                      progress=bool(cfg.progress), save_checkpoint=save_checkpoint,
-                     load_checkpoint=lambda: resumed, log=log)
+                     load_checkpoint=lambda: resumed, log=log,
+                     git_commit=(record.get("git") or {}).get("commit"))
     log.info("run %s on %s (%s)", label, device, record["device"]["name"])
     task = TASKS.get(cfg.task.name)()
     try:

@@ -35,6 +35,9 @@ class RunContext:
     load_checkpoint : callable() -> dict or None
         The last saved state, or None; raises ValueError on a corrupt file.
     log : logging.Logger
+    git_commit : str or None
+        Commit of the sotbench source tree the runner recorded (None outside
+        a git checkout); tasks store it in their artefacts (model files).
     """
 
     cfg: Any
@@ -45,6 +48,7 @@ class RunContext:
     save_checkpoint: Callable[[dict], None]
     load_checkpoint: Callable[[], dict | None]
     log: logging.Logger
+    git_commit: str | None = None
 
 
 @dataclass
