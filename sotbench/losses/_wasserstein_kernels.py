@@ -374,66 +374,227 @@ def _make_levels_kernel(PMODE: int, CUT: bool, SHARED: bool):
             vm1 = 0.0
             vm2 = 0.0
             vm3 = 0.0
-            for k in range(np.uint64(2), np.uint64(nm + 2)):
-                j0 = k - i0
-                j1 = k - i1
-                j2 = k - i2
-                j3 = k - i3
-                la0 = U0[i0]
-                la1 = U1[i1]
-                la2 = U2[i2]
-                la3 = U3[i3]
-                lb0 = V0[j0]
-                lb1 = V1[j1]
-                lb2 = V2[j2]
-                lb3 = V3[j3]
-                t0 = la0 <= lb0
-                t1 = la1 <= lb1
-                t2 = la2 <= lb2
-                t3 = la3 <= lb3
-                lv0 = min(la0, lb0)
-                lv1 = min(la1, lb1)
-                lv2 = min(la2, lb2)
-                lv3 = min(la3, lb3)
-                xa0 = xu0[i0 - u1]
-                xb0 = xv0[j0 - u1]
-                dd0 = xa0 - xb0
-                xa1 = xu1[i1 - u1]
-                xb1 = xv1[j1 - u1]
-                dd1 = xa1 - xb1
-                xa2 = xu2[i2 - u1]
-                xb2 = xv2[j2 - u1]
-                dd2 = xa2 - xb2
-                xa3 = xu3[i3 - u1]
-                xb3 = xv3[j3 - u1]
-                dd3 = xa3 - xb3
-                if CUT:
-                    lv0 = min(lv0, level_max)
-                    lv1 = min(lv1, level_max)
-                    lv2 = min(lv2, level_max)
-                    lv3 = min(lv3, level_max)
-                vm0 += (lv0 - pv0) * (_pcost(dd0, p, PMODE))
-                vm1 += (lv1 - pv1) * (_pcost(dd1, p, PMODE))
-                vm2 += (lv2 - pv2) * (_pcost(dd2, p, PMODE))
-                vm3 += (lv3 - pv3) * (_pcost(dd3, p, PMODE))
-                pv0 = lv0
-                pv1 = lv1
-                pv2 = lv2
-                pv3 = lv3
-                if want_a:
+            # the merge, unswitched on which partner points are stored
+            if want_a and want_b:
+                for k in range(np.uint64(2), np.uint64(nm + 2)):
+                    j0 = k - i0
+                    j1 = k - i1
+                    j2 = k - i2
+                    j3 = k - i3
+                    la0 = U0[i0]
+                    la1 = U1[i1]
+                    la2 = U2[i2]
+                    la3 = U3[i3]
+                    lb0 = V0[j0]
+                    lb1 = V1[j1]
+                    lb2 = V2[j2]
+                    lb3 = V3[j3]
+                    t0 = la0 <= lb0
+                    t1 = la1 <= lb1
+                    t2 = la2 <= lb2
+                    t3 = la3 <= lb3
+                    lv0 = min(la0, lb0)
+                    lv1 = min(la1, lb1)
+                    lv2 = min(la2, lb2)
+                    lv3 = min(la3, lb3)
+                    xa0 = xu0[i0 - u1]
+                    xb0 = xv0[j0 - u1]
+                    dd0 = xa0 - xb0
+                    xa1 = xu1[i1 - u1]
+                    xb1 = xv1[j1 - u1]
+                    dd1 = xa1 - xb1
+                    xa2 = xu2[i2 - u1]
+                    xb2 = xv2[j2 - u1]
+                    dd2 = xa2 - xb2
+                    xa3 = xu3[i3 - u1]
+                    xb3 = xv3[j3 - u1]
+                    dd3 = xa3 - xb3
+                    if CUT:
+                        lv0 = min(lv0, level_max)
+                        lv1 = min(lv1, level_max)
+                        lv2 = min(lv2, level_max)
+                        lv3 = min(lv3, level_max)
+                    vm0 += (lv0 - pv0) * (_pcost(dd0, p, PMODE))
+                    vm1 += (lv1 - pv1) * (_pcost(dd1, p, PMODE))
+                    vm2 += (lv2 - pv2) * (_pcost(dd2, p, PMODE))
+                    vm3 += (lv3 - pv3) * (_pcost(dd3, p, PMODE))
+                    pv0 = lv0
+                    pv1 = lv1
+                    pv2 = lv2
+                    pv3 = lv3
                     J0[i0] = xb0
                     J1[i1] = xb1
                     J2[i2] = xb2
                     J3[i3] = xb3
-                if want_b:
                     I0[j0] = xa0
                     I1[j1] = xa1
                     I2[j2] = xa2
                     I3[j3] = xa3
-                i0 += np.uint64(t0)
-                i1 += np.uint64(t1)
-                i2 += np.uint64(t2)
-                i3 += np.uint64(t3)
+                    i0 += np.uint64(t0)
+                    i1 += np.uint64(t1)
+                    i2 += np.uint64(t2)
+                    i3 += np.uint64(t3)
+            elif want_a:
+                for k in range(np.uint64(2), np.uint64(nm + 2)):
+                    j0 = k - i0
+                    j1 = k - i1
+                    j2 = k - i2
+                    j3 = k - i3
+                    la0 = U0[i0]
+                    la1 = U1[i1]
+                    la2 = U2[i2]
+                    la3 = U3[i3]
+                    lb0 = V0[j0]
+                    lb1 = V1[j1]
+                    lb2 = V2[j2]
+                    lb3 = V3[j3]
+                    t0 = la0 <= lb0
+                    t1 = la1 <= lb1
+                    t2 = la2 <= lb2
+                    t3 = la3 <= lb3
+                    lv0 = min(la0, lb0)
+                    lv1 = min(la1, lb1)
+                    lv2 = min(la2, lb2)
+                    lv3 = min(la3, lb3)
+                    xa0 = xu0[i0 - u1]
+                    xb0 = xv0[j0 - u1]
+                    dd0 = xa0 - xb0
+                    xa1 = xu1[i1 - u1]
+                    xb1 = xv1[j1 - u1]
+                    dd1 = xa1 - xb1
+                    xa2 = xu2[i2 - u1]
+                    xb2 = xv2[j2 - u1]
+                    dd2 = xa2 - xb2
+                    xa3 = xu3[i3 - u1]
+                    xb3 = xv3[j3 - u1]
+                    dd3 = xa3 - xb3
+                    if CUT:
+                        lv0 = min(lv0, level_max)
+                        lv1 = min(lv1, level_max)
+                        lv2 = min(lv2, level_max)
+                        lv3 = min(lv3, level_max)
+                    vm0 += (lv0 - pv0) * (_pcost(dd0, p, PMODE))
+                    vm1 += (lv1 - pv1) * (_pcost(dd1, p, PMODE))
+                    vm2 += (lv2 - pv2) * (_pcost(dd2, p, PMODE))
+                    vm3 += (lv3 - pv3) * (_pcost(dd3, p, PMODE))
+                    pv0 = lv0
+                    pv1 = lv1
+                    pv2 = lv2
+                    pv3 = lv3
+                    J0[i0] = xb0
+                    J1[i1] = xb1
+                    J2[i2] = xb2
+                    J3[i3] = xb3
+                    i0 += np.uint64(t0)
+                    i1 += np.uint64(t1)
+                    i2 += np.uint64(t2)
+                    i3 += np.uint64(t3)
+            elif want_b:
+                for k in range(np.uint64(2), np.uint64(nm + 2)):
+                    j0 = k - i0
+                    j1 = k - i1
+                    j2 = k - i2
+                    j3 = k - i3
+                    la0 = U0[i0]
+                    la1 = U1[i1]
+                    la2 = U2[i2]
+                    la3 = U3[i3]
+                    lb0 = V0[j0]
+                    lb1 = V1[j1]
+                    lb2 = V2[j2]
+                    lb3 = V3[j3]
+                    t0 = la0 <= lb0
+                    t1 = la1 <= lb1
+                    t2 = la2 <= lb2
+                    t3 = la3 <= lb3
+                    lv0 = min(la0, lb0)
+                    lv1 = min(la1, lb1)
+                    lv2 = min(la2, lb2)
+                    lv3 = min(la3, lb3)
+                    xa0 = xu0[i0 - u1]
+                    xb0 = xv0[j0 - u1]
+                    dd0 = xa0 - xb0
+                    xa1 = xu1[i1 - u1]
+                    xb1 = xv1[j1 - u1]
+                    dd1 = xa1 - xb1
+                    xa2 = xu2[i2 - u1]
+                    xb2 = xv2[j2 - u1]
+                    dd2 = xa2 - xb2
+                    xa3 = xu3[i3 - u1]
+                    xb3 = xv3[j3 - u1]
+                    dd3 = xa3 - xb3
+                    if CUT:
+                        lv0 = min(lv0, level_max)
+                        lv1 = min(lv1, level_max)
+                        lv2 = min(lv2, level_max)
+                        lv3 = min(lv3, level_max)
+                    vm0 += (lv0 - pv0) * (_pcost(dd0, p, PMODE))
+                    vm1 += (lv1 - pv1) * (_pcost(dd1, p, PMODE))
+                    vm2 += (lv2 - pv2) * (_pcost(dd2, p, PMODE))
+                    vm3 += (lv3 - pv3) * (_pcost(dd3, p, PMODE))
+                    pv0 = lv0
+                    pv1 = lv1
+                    pv2 = lv2
+                    pv3 = lv3
+                    I0[j0] = xa0
+                    I1[j1] = xa1
+                    I2[j2] = xa2
+                    I3[j3] = xa3
+                    i0 += np.uint64(t0)
+                    i1 += np.uint64(t1)
+                    i2 += np.uint64(t2)
+                    i3 += np.uint64(t3)
+            else:
+                for k in range(np.uint64(2), np.uint64(nm + 2)):
+                    j0 = k - i0
+                    j1 = k - i1
+                    j2 = k - i2
+                    j3 = k - i3
+                    la0 = U0[i0]
+                    la1 = U1[i1]
+                    la2 = U2[i2]
+                    la3 = U3[i3]
+                    lb0 = V0[j0]
+                    lb1 = V1[j1]
+                    lb2 = V2[j2]
+                    lb3 = V3[j3]
+                    t0 = la0 <= lb0
+                    t1 = la1 <= lb1
+                    t2 = la2 <= lb2
+                    t3 = la3 <= lb3
+                    lv0 = min(la0, lb0)
+                    lv1 = min(la1, lb1)
+                    lv2 = min(la2, lb2)
+                    lv3 = min(la3, lb3)
+                    xa0 = xu0[i0 - u1]
+                    xb0 = xv0[j0 - u1]
+                    dd0 = xa0 - xb0
+                    xa1 = xu1[i1 - u1]
+                    xb1 = xv1[j1 - u1]
+                    dd1 = xa1 - xb1
+                    xa2 = xu2[i2 - u1]
+                    xb2 = xv2[j2 - u1]
+                    dd2 = xa2 - xb2
+                    xa3 = xu3[i3 - u1]
+                    xb3 = xv3[j3 - u1]
+                    dd3 = xa3 - xb3
+                    if CUT:
+                        lv0 = min(lv0, level_max)
+                        lv1 = min(lv1, level_max)
+                        lv2 = min(lv2, level_max)
+                        lv3 = min(lv3, level_max)
+                    vm0 += (lv0 - pv0) * (_pcost(dd0, p, PMODE))
+                    vm1 += (lv1 - pv1) * (_pcost(dd1, p, PMODE))
+                    vm2 += (lv2 - pv2) * (_pcost(dd2, p, PMODE))
+                    vm3 += (lv3 - pv3) * (_pcost(dd3, p, PMODE))
+                    pv0 = lv0
+                    pv1 = lv1
+                    pv2 = lv2
+                    pv3 = lv3
+                    i0 += np.uint64(t0)
+                    i1 += np.uint64(t1)
+                    i2 += np.uint64(t2)
+                    i3 += np.uint64(t3)
             acc0 = 0.0
             acc1 = 0.0
             acc2 = 0.0
