@@ -24,8 +24,10 @@ Implementation
 --------------
 Both cumulative sums are already sorted, so the merged level sequence is a
 linear two-pointer merge: no sort, no binary search.  On CPU the merge runs in
-a compiled (numba, ``cache=True``) kernel that also accumulates the closed-form
-gradient in the same pass:
+a compiled (numba, ``cache=True``) kernel, branch-free and four rows at a time,
+which accumulates the value and records, for each level, the partner support
+point of the interval ending there; the closed-form gradient follows from
+these in one more pass per measure:
 
 .. math::
 
@@ -36,8 +38,9 @@ where :math:`r_k` is the k-th merged level and :math:`c_k` the cost of the
 interval :math:`(r_{k-1}, r_k]` (:math:`c_{K+1} = 0`; with truncation at
 ``max_level`` a level above it has gradient 0).  A level belongs to one
 measure's cumulative sum, and the gradient with respect to a weight is the
-sum of the gradients of its level and all levels above: the kernel merges
-from the top level down so these sums accumulate on the way.  At tied levels
+sum of the gradients of its level and all levels above: the gradient pass
+runs from the top level down so these sums accumulate on the way (and is
+skipped for a measure whose gradient is not wanted).  At tied levels
 (a subgradient choice) the level of ``u`` is ordered first.  Rows can be split
 over threads for large inputs (:func:`set_num_threads`, default 1; the result
 does not depend on the split).  Gradients with respect to the positions use a second,
