@@ -61,19 +61,9 @@ def _ls(_: argparse.Namespace) -> int:
 
 def _writable_out(folder: str) -> Path:
     """Create ``--out`` and prove a file can be written there (ValueError naming the folder otherwise)."""
-    import os
-    import tempfile
+    from sotbench.io import ensure_writable_dir
 
-    path = Path(folder)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=path)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        raise ValueError(f"output folder {path} is not writable ({err.strerror}); choose another with "
-                         "--out <folder>") from None
-    return path
+    return ensure_writable_dir(folder, what="output folder", fix="--out <folder>")
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -32,6 +32,7 @@ __all__ = [
     "atomic_write_json",
     "atomic_torch_save",
     "safe_torch_load",
+    "ensure_writable_dir",
     "cache_dir",
     "CACHE_ENV",
 ]
@@ -129,6 +130,35 @@ def safe_torch_load(path: str | os.PathLike, *, map_location: Any = "cpu") -> An
             f"{path} cannot be loaded as weights only ({type(err).__name__}: "
             f"{str(err).splitlines()[0] if str(err) else ''}); it is corrupt or holds foreign "
             "pickled objects: delete it (or re-run with overwrite=true) so it is written again") from err
+
+
+def ensure_writable_dir(directory: str | os.PathLike, *, what: str = "folder", fix: str = "") -> Path:
+    """Create ``directory`` and prove a file can be written there.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The folder (created with its parents).
+    what : str
+        How the message names the folder (e.g. ``"results directory"``).
+    fix : str
+        How the user chooses another folder (e.g. ``"results_root=<dir>"``).
+
+    Raises
+    ------
+    ValueError
+        The folder cannot be created or written; the message names it and the fix.
+    """
+    path = Path(directory)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        hint = f"; choose another with {fix}" if fix else ""
+        raise ValueError(f"{what} {path} is not writable ({err.strerror}){hint}") from None
+    return path
 
 
 def cache_dir() -> Path:

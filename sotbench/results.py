@@ -46,7 +46,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -269,23 +268,8 @@ def load_checkpoint(path: Path, *, config_hash: str) -> dict | None:
 
 
 def ensure_writable(directory: Path) -> None:
-    """Create ``directory`` and prove a file can be written there.
-
-    Raises
-    ------
-    ValueError
-        The directory cannot be created or written; names the path and the fix.
-    """
-    directory = Path(directory)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=directory)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        raise ValueError(
-            f"results directory {directory} is not writable ({err.strerror}); "
-            "choose another with results_root=<dir>") from err
+    """Create ``directory`` and prove a file can be written there (ValueError naming the fix)."""
+    _io.ensure_writable_dir(directory, what="results directory", fix="results_root=<dir>")
 
 
 @contextlib.contextmanager
