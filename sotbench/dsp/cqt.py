@@ -93,6 +93,8 @@ class CQT(nn.Module):
     ``state_dict()`` (they are rebuilt from the settings).
     """
 
+    _sqrt_lengths: torch.Tensor  # (n_bins,) square roots of the filter lengths, a buffer
+
     def __init__(self, sample_rate: int = 16000, fmin_hz: float = 32.7, n_bins: int = 285,
                  bins_per_octave: int = 36, hop_length: int = 256,
                  implementation: str = "cropped") -> None:
@@ -210,6 +212,7 @@ class CQT(nn.Module):
         return torch.cat(outputs, 1)
 
     def extra_repr(self) -> str:
+        """Settings shown by ``repr``."""
         return (f"sample_rate={self.sample_rate}, fmin_hz={self.fmin_hz}, n_bins={self.n_bins}, "
                 f"bins_per_octave={self.bins_per_octave}, hop_length={self.hop_length}, "
                 f"implementation={self.implementation!r}")

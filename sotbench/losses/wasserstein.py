@@ -211,7 +211,7 @@ class _MergeW(torch.autograd.Function):
     def backward(ctx, grad_out, _grad_mass):  # noqa: D102
         ga, gb, gxu, gxv = ctx.grads
         g = grad_out.to(ctx.dtype).contiguous()
-        grads = [None] * 6
+        grads: list[torch.Tensor | None] = [None] * 6
         # compiled, single-threaded products: no OpenMP region on the hot path
         g_np = g.numpy()
         for k, gw in ((0, ga), (1, gb)):
@@ -230,8 +230,7 @@ def _unequal_mass(mass: torch.Tensor) -> bool:
     """Whether a row of the (R, 2) masses differs by more than 0.1 % of the larger one."""
     if mass.device.type == "cpu":  # numpy: cheaper than torch calls for small arrays
         m = mass.numpy()
-        mu, mv = m[:, 0], m[:, 1]
-        return bool((np.abs(mu - mv) > 1e-3 * np.maximum(mu, mv)).any())
+        return bool((np.abs(m[:, 0] - m[:, 1]) > 1e-3 * np.maximum(m[:, 0], m[:, 1])).any())
     mu, mv = mass[:, 0], mass[:, 1]
     return bool(((mu - mv).abs() > 1e-3 * torch.maximum(mu, mv)).any())
 
@@ -270,8 +269,8 @@ def _as_float(x, name: str, dtype: torch.dtype | None = None) -> torch.Tensor:
 
 
 def _check_finite_nonneg(w: torch.Tensor, name: str) -> None:
-    lo, hi = torch.aminmax(w.detach())
-    lo, hi = float(lo), float(hi)
+    lo_t, hi_t = torch.aminmax(w.detach())
+    lo, hi = float(lo_t), float(hi_t)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         bad = ~torch.isfinite(w.detach())
         idx = tuple(int(k) for k in torch.nonzero(bad)[0])

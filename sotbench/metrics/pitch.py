@@ -23,8 +23,8 @@ RPA and RCA are returned as fractions in [0, 1] (mir_eval's convention); the
 """
 from __future__ import annotations
 
-import numpy as np
 import mir_eval.melody as melody
+import numpy as np
 
 __all__ = ["raw_pitch_accuracy", "raw_chroma_accuracy", "octave_differences", "octave_difference",
            "pitch_metrics"]

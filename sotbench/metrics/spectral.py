@@ -109,7 +109,7 @@ def log_spectral_distance(reference, estimate, *, n_fft: int = 1024, hop_length:
         raise ValueError(f"reference {tuple(ref.shape)} and estimate {tuple(est.shape)} must have "
                          f"the same shape")
     dtype = torch.promote_types(ref.dtype, est.dtype)
-    kw = dict(n_fft=n_fft, hop_length=hop_length, eps=eps)
-    diff = log_power_spectrogram(ref.to(dtype), **kw) - log_power_spectrogram(est.to(ref.device, dtype), **kw)
+    diff = (log_power_spectrogram(ref.to(dtype), n_fft=n_fft, hop_length=hop_length, eps=eps)
+            - log_power_spectrogram(est.to(ref.device, dtype), n_fft=n_fft, hop_length=hop_length, eps=eps))
     per_example = (diff ** 2).mean(dim=(1, 2))
     return per_example.mean() if reduction == "mean" else per_example

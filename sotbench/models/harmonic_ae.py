@@ -34,11 +34,10 @@ numbers (the authors' transform) about ten times faster.
 """
 from __future__ import annotations
 
-import math
-from typing import NamedTuple
-
 import difflib
 import inspect
+import math
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -90,6 +89,7 @@ class ExpSigmoid(nn.Module):
         self.exponent, self.max_value, self.threshold = float(exponent), float(max_value), float(threshold)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Scaled sigmoid of ``x`` (same shape), bounded below by ``threshold``."""
         return self.max_value * torch.sigmoid(x) ** math.log(self.exponent) + self.threshold
 
 
@@ -119,7 +119,8 @@ class ToeplitzLinear(nn.Conv1d):
         # row s of unfold = w[s : s + in]; output o uses the window starting at out - 1 - o
         return self.weight[0, 0].unfold(0, self.in_features, 1).flip(0).T
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (M, in) -> (M, out)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the Toeplitz matrix: (M, in) -> (M, out)."""
         if x.shape[-1] != self.in_features:
             raise ValueError(f"ToeplitzLinear expects {self.in_features} input features, "
                              f"got {x.shape[-1]}")
@@ -363,6 +364,7 @@ class HarmonicAutoencoder(nn.Module):
 
     @property
     def n_bins(self) -> int:
+        """Number of CQT bins of the input."""
         return self.cqt.n_bins
 
     def features(self, x: torch.Tensor) -> torch.Tensor:

@@ -155,7 +155,7 @@ def plot_convergence_vs_distance(root: str | Path, path: str | Path, *, budget: 
     fig, axes = plt.subplots(1, len(framings), figsize=(5.2 * len(framings), 3.8), sharey=True, squeeze=False)
     losses = sorted({k[0] for k in table})
     cmap = plt.get_cmap("tab10")
-    for ax, framing in zip(axes[0], framings):
+    for ax, framing in zip(axes[0], framings, strict=True):
         for i, loss in enumerate(losses):
             bins = next((v for k, v in table.items() if k[0] == loss and k[1] == framing), None)
             if not bins:

@@ -178,6 +178,7 @@ class SynthAETask:
 
     # --------------------------------------------------------------------- run
     def run(self, ctx: RunContext) -> TaskResult:
+        """Train harmonic-ae with the configured loss, then test the best-validation weights."""
         t_start = time.perf_counter()
         log = ctx.log
         cfg = _plain(ctx.cfg)
@@ -386,6 +387,7 @@ class SynthAETask:
                                "note": "LSD of an all-zero output against the split (a model that "
                                        "outputs silence scores this); the reference line of the curves"},
             "units": {"lsd_db": "dB^2 (mean squared dB difference, as in the paper's Table 1)",
-                      "rpa": "%", "rca": "%", "od": "octaves, negative = estimate below the truth (paper 000 Table 1 sign)"},
+                      "rpa": "%", "rca": "%",
+                      "od": "octaves, negative = estimate below the truth (paper 000 Table 1 sign)"},
         }
         return TaskResult(metrics=metrics, main_score="rpa", direction="max", per_item=per_item, extra=extra)

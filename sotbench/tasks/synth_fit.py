@@ -160,7 +160,7 @@ def parse_fit_config(fit: dict | None) -> dict:
         raise ValueError(f"task.fit.init_min_hz ({out['init_min_hz']}) must be below init_max_hz "
                          f"({out['init_max_hz']})")
     bins = [float(b) for b in out["distance_bins"]]
-    if len(bins) < 2 or any(b1 <= b0 for b0, b1 in zip(bins, bins[1:])) or bins[0] < 0:
+    if len(bins) < 2 or any(b1 <= b0 for b0, b1 in zip(bins[:-1], bins[1:], strict=True)) or bins[0] < 0:
         raise ValueError(f"task.fit.distance_bins={out['distance_bins']!r} must be >= 2 increasing "
                          f"non-negative edges in octaves")
     out["distance_bins"] = bins
@@ -269,6 +269,7 @@ class SynthFitTask:
                 for framing in parse_framings(_plain(cfg.task.get("framings", list(FRAMINGS))))]
 
     def run(self, ctx: RunContext) -> TaskResult:
+        """Fit the synthesizer to every test example of one record; metrics per loss and framing."""
         t_start = time.perf_counter()
         cfg = _plain(ctx.cfg)
         task_cfg = cfg.get("task", {}) or {}

@@ -6,10 +6,17 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sotbench.dsp.synth import (harmonic_frequencies, harmonic_synth, oscillator_bank,
-                                remove_above_nyquist, upsample_linear, upsample_with_windows)
+from sotbench.dsp.synth import (
+    harmonic_frequencies,
+    harmonic_synth,
+    oscillator_bank,
+    remove_above_nyquist,
+    upsample_linear,
+    upsample_with_windows,
+)
 
 SR = 16000
 N = 4096

@@ -4,10 +4,16 @@ from __future__ import annotations
 import mir_eval.melody as melody
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sotbench.metrics.pitch import (octave_difference, octave_differences, pitch_metrics,
-                                    raw_chroma_accuracy, raw_pitch_accuracy)
+from sotbench.metrics.pitch import (
+    octave_difference,
+    octave_differences,
+    pitch_metrics,
+    raw_chroma_accuracy,
+    raw_pitch_accuracy,
+)
 
 C = lambda cents: 440.0 * 2 ** (cents / 1200)  # noqa: E731  440 Hz shifted by cents
 

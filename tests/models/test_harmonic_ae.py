@@ -8,10 +8,15 @@ import pytest
 import torch
 
 from sotbench.dsp.cqt import cqt_frequencies
-from sotbench.models.harmonic_ae import (PAPER_N_PARAMETERS, ExpSigmoid, HarmonicAutoencoder, conv1d_fft,
-                                         ToeplitzLinear, count_parameters)
+from sotbench.models.harmonic_ae import (
+    PAPER_N_PARAMETERS,
+    ExpSigmoid,
+    HarmonicAutoencoder,
+    ToeplitzLinear,
+    conv1d_fft,
+    count_parameters,
+)
 from sotbench.registry import MODELS
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 

@@ -5,9 +5,14 @@ import json
 
 import pytest
 
-from sotbench.report.synth_fit import (convergence_by_distance, plot_convergence_vs_distance,
-                                       plot_synth_ae_curves, silence_reference, synth_fit_markdown,
-                                       synth_fit_rows)
+from sotbench.report.synth_fit import (
+    convergence_by_distance,
+    plot_convergence_vs_distance,
+    plot_synth_ae_curves,
+    silence_reference,
+    synth_fit_markdown,
+    synth_fit_rows,
+)
 
 
 def write(root, loss, seed, framing, rpa, bins, budget="cpu"):

@@ -23,7 +23,8 @@ class StandInLoss(torch.nn.Module):
         loss = pred.new_zeros(())
         for n in (512, 128):
             w = torch.hann_window(n, device=pred.device)
-            spec = lambda x: torch.stft(x, n, n // 4, window=w, return_complex=True).abs()  # noqa: E731
+            def spec(x, n=n, w=w):
+                return torch.stft(x, n, n // 4, window=w, return_complex=True).abs()
             loss = loss + (spec(pred) - spec(target)).abs().mean()
         return loss
 
@@ -174,7 +175,7 @@ def test_smoke_budget_twice_gives_identical_metrics(tmp_path):
     base = OmegaConf.load(TASK_YAML)
     task = OmegaConf.merge({k: v for k, v in base.items() if k != "budgets"}, base.budgets.smoke)
     results = []
-    for i in range(2):
+    for _ in range(2):
         cfg = OmegaConf.create({"task": copy.deepcopy(task), "model": "harmonic-ae",
                                 "loss": "test-stand-in", "seed": 42})
         ctx = RunContext(cfg=cfg, run_dir=tmp_path, device=torch.device("cpu"), seed=42, progress=False,

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
 from sotbench.dsp.synth import harmonic_synth
@@ -15,8 +16,14 @@ from sotbench.losses.sot import SOTLoss
 from sotbench.models.harmonic_ae import DirectHarmonicSynth
 from sotbench.registry import LOSSES, TASKS
 from sotbench.tasks.base import RunContext
-from sotbench.tasks.synth_fit import (FIT_DEFAULTS, apply_framing, distance_table, initial_f0,
-                                      parse_fit_config, parse_framings)
+from sotbench.tasks.synth_fit import (
+    FIT_DEFAULTS,
+    apply_framing,
+    distance_table,
+    initial_f0,
+    parse_fit_config,
+    parse_framings,
+)
 
 TASK_YAML = Path(__file__).resolve().parents[2] / "tasks" / "synth-fit.yaml"
 SR, N = 16000, 4096
@@ -170,7 +177,7 @@ def test_yaml_budgets_are_valid():
     raw = OmegaConf.to_container(OmegaConf.load(TASK_YAML), resolve=True)
     assert raw["version"] >= 1 and set(raw["budgets"]) >= {"smoke", "cpu"}
     assert set(raw["fit"]) == set(FIT_DEFAULTS)
-    for name, overlay in raw["budgets"].items():
+    for overlay in raw["budgets"].values():
         merged = OmegaConf.to_container(OmegaConf.merge(raw["fit"], (overlay or {}).get("fit", {})))
         parse_fit_config(merged)
     assert parse_framings(raw["framings"]) == ["pad-end", "full"]
