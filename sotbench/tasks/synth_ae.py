@@ -45,12 +45,14 @@ import difflib
 import math
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from sotbench.data.synthetic import SPLITS, SyntheticConfig, make_synthetic_dataset
+from sotbench.io import atomic_write
 from sotbench.metrics.pitch import octave_differences, pitch_metrics, raw_pitch_accuracy
 from sotbench.metrics.spectral import log_spectral_distance
 from sotbench.models.base import count_parameters
@@ -131,6 +133,26 @@ def _data_config(data: dict | None) -> SyntheticConfig:
     return SyntheticConfig(**data)
 
 
+def save_predictions(path: Path, **arrays: np.ndarray) -> Path:
+    """Store the test set's predictions (compressed ``.npz``, written atomically) for later re-scoring.
+
+    Parameters
+    ----------
+    path : Path
+        Destination, ``<run folder>/predictions/test.npz``.
+    **arrays : numpy.ndarray
+        ``indices`` (n,), ``f0_true_hz`` (n,), ``f0_est_hz`` (n, T) in Hz per frame,
+        ``amplitudes`` (n, T, H) linear harmonic amplitudes, ``lsd_db`` (n,) in dB^2.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    return atomic_write(path, lambda handle: np.savez_compressed(handle, **{k: np.asarray(v) for k, v in
+                                                                        arrays.items()}))
+
+
 def _round(x: float, digits: int = 4) -> float:
     return float(round(float(x), digits))
 
@@ -162,10 +184,11 @@ class SynthAETask:
     # ------------------------------------------------------------------ helpers
     @staticmethod
     def _evaluate(model, audio: torch.Tensor, feats: torch.Tensor, batch_size: int,
-                  progress: bool = False, desc: str = "eval") -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-example LSD (dB^2) and frame-wise f0 (n, T) in eval mode, no gradient."""
+                  progress: bool = False, desc: str = "eval"
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-example LSD (dB^2), frame-wise f0 (n, T) in Hz and harmonic amplitudes (n, T, H), no gradient."""
         model.eval()
-        lsd, f0 = [], []
+        lsd, f0, amps = [], [], []
         with torch.inference_mode():  # no autograd bookkeeping at all (cheaper than no_grad)
             starts = range(0, audio.shape[0], batch_size)
             for start in progress_bar(starts, progress, desc, unit="batch"):
@@ -173,8 +196,9 @@ class SynthAETask:
                 out = model(x, features=feats[start:start + batch_size])
                 lsd.append(log_spectral_distance(x, out.audio, reduction="none").cpu())
                 f0.append(out.f0_hz.detach().cpu())
+                amps.append(out.amplitudes.detach().cpu())
         model.train()
-        return torch.cat(lsd), torch.cat(f0)
+        return torch.cat(lsd), torch.cat(f0), torch.cat(amps)
 
     # --------------------------------------------------------------------- run
     def run(self, ctx: RunContext) -> TaskResult:
@@ -305,7 +329,7 @@ class SynthAETask:
                 steps_session += 1
                 if done % train["eval_every"] == 0 or done == steps:
                     t_eval = time.perf_counter()
-                    val_lsd_all, val_f0 = self._evaluate(model, audio["val"], feats["val"],
+                    val_lsd_all, val_f0, _ = self._evaluate(model, audio["val"], feats["val"],
                                                          train["eval_batch_size"])
                     val_lsd = float(val_lsd_all.double().mean())
                     val_rpa = 100.0 * raw_pitch_accuracy(ds.val.f0_hz, val_f0.double().numpy())
@@ -347,9 +371,12 @@ class SynthAETask:
         if state["best_state"] is not None:
             model.load_state_dict(state["best_state"])
         test = ds.test
-        lsd, f0_est = self._evaluate(model, audio["test"], feats["test"], train["eval_batch_size"],
-                                     progress=ctx.progress, desc="synth-ae test")
+        lsd, f0_est, amps_est = self._evaluate(model, audio["test"], feats["test"], train["eval_batch_size"],
+                                               progress=ctx.progress, desc="synth-ae test")
         f0_est = f0_est.double().numpy()
+        predictions = save_predictions(ctx.run_dir / "predictions" / "test.npz", indices=test.indices,
+                                       f0_true_hz=test.f0_hz, f0_est_hz=f0_est, amplitudes=amps_est.numpy(),
+                                       lsd_db=lsd.double().numpy())
         metrics_pitch = pitch_metrics(test.f0_hz, f0_est)
         timing["test_s"] = time.perf_counter() - t0
         # reference level: the LSD of a silent output (all zeros) on the same examples
@@ -373,6 +400,9 @@ class SynthAETask:
                  metrics["lsd_db"], metrics["rpa"], metrics["rca"], metrics["od"], timing["test_s"],
                  timing["total_s"])
         extra = {
+            "predictions": {"file": str(predictions.relative_to(ctx.run_dir)),
+                            "arrays": "indices (n,), f0_true_hz (n,), f0_est_hz (n, T) Hz per frame, "
+                                      "amplitudes (n, T, H) linear, lsd_db (n,) dB^2"},
             "curves": state["curves"],
             "timing": {k: _round(v, 4) for k, v in timing.items()},
             "data": {**data_cfg.to_dict(), "split_sizes": sizes, "disjoint_splits": True},

@@ -5,6 +5,7 @@ import copy
 import logging
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from omegaconf import OmegaConf
@@ -183,3 +184,19 @@ def test_smoke_budget_twice_gives_identical_metrics(tmp_path):
                          log=logging.getLogger("test"))
         results.append(run(ctx))
     assert results[0].metrics == results[1].metrics
+
+
+def test_test_set_predictions_are_stored_and_rescore_exactly(tmp_path):
+    from sotbench.metrics.pitch import pitch_metrics
+
+    ctx, _ = make_ctx(tmp_path)
+    result = run(ctx)
+    path = tmp_path / result.extra["predictions"]["file"]
+    with np.load(path) as saved:
+        arrays = {k: saved[k] for k in saved.files}
+    n = len(result.per_item)
+    assert arrays["f0_est_hz"].shape[0] == arrays["amplitudes"].shape[0] == n
+    assert arrays["amplitudes"].shape[:2] == arrays["f0_est_hz"].shape and arrays["amplitudes"].shape[2] == 20
+    rescored = pitch_metrics(arrays["f0_true_hz"], arrays["f0_est_hz"])
+    assert rescored["rpa"] == result.metrics["rpa"] and rescored["rca"] == result.metrics["rca"]
+    assert float(arrays["lsd_db"].mean()) == pytest.approx(result.metrics["lsd_db"], rel=1e-12)
