@@ -265,3 +265,14 @@ def test_generic_single_seed_interval_over_examples_only_for_means(tmp_path):
                                                                         "examples")
     med = frame[frame.metric == "median_err"].iloc[0]  # not the items' mean: no interval invented
     assert med.value == 26.0 and pd.isna(med.ci_low) and med.n_kind == "seeds"
+
+
+def test_table1_overview_has_every_paper_dataset_and_says_why_a_column_is_empty(rendered):
+    md = (rendered / "leaderboard.md").read_text()
+    section = md.split("### mpe: paper 002 Table 1 overview", 1)[1]
+    header = _row(section, "model")
+    assert header[1:] == [f"{d} Acc [%]" for d in ("bach10", "urmp", "su", "trios", "guitarset")]
+    row = _row(section, "basic-pitch")
+    assert row[1] == f"{np.mean(BP_BACH10):.1f} (n {len(BP_BACH10)}) / pub 70.0"
+    assert row[2] == "– / pub 64.9"  # urmp: not measured, published beside it
+    assert "`urmp`: no measured record" in section
