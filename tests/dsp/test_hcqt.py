@@ -173,6 +173,10 @@ def test_tone_peaks_at_its_bin_in_every_channel(hcqt, k, frac):
             continue
         if f > 0.97 * SR / 2:
             continue
+        if abs(pos - math.floor(pos) - 0.5) < 0.05:
+            # within 0.05 bin (1 cent at 60 bins per octave) of the midpoint between two bins the nearest bin is a tie that the
+            # neighbouring filters' unequal bandwidths (constant Q) break either way; nothing to assert
+            continue
         peak = int(feats[c].argmax())
         assert abs(peak - pos) <= 0.5 + 1e-6, (h, f, peak, pos)
 

@@ -53,14 +53,18 @@ def w1_full_frames():
                    pad_end=False, center=False, normalized=True, sample_rate=SR)
 
 
-@pytest.mark.slow  # ~1 min under load: 3 draws x 400 Adam steps
+@pytest.mark.slow  # ~2 min under load: 3 draws x 800 Adam steps
 @pytest.mark.property
 @settings(max_examples=3, deadline=None)
 @given(seed=st.integers(0, 2**16))
 def test_property_w1_on_full_frames_converges_from_every_start(seed):
     # 12 single sinusoids, true f0 and initial f0 both anywhere in the data's range (up to 5.6 octaves
     # apart).  A loss proportional to |delta f| has a gradient of constant sign towards the truth, so
-    # Adam on log2 f0 (about lr octaves per step) must arrive from every start: lr * steps = 8 octaves.
+    # Adam on log2 f0 must arrive from every start.  Adam moves at most about lr octaves per step, and
+    # less on a descent: d loss / d log2 f0 grows with f, so the gradient shrinks on the way down while
+    # Adam's second moment (beta2 = 0.999) still remembers the larger early gradients -- a 3.9-octave
+    # descent (1759 -> 121 Hz, hypothesis seed 3) covers about half of lr per step.  The budget allows
+    # for that: lr * steps = 16 octaves, more than twice the longest distance at half speed.
     rng = np.random.default_rng(seed)
     f0_true = rng.uniform(60.0, 1900.0, size=12)
     f0_init = initial_f0(12, seed, 40.0, 1950.0)
@@ -70,7 +74,7 @@ def test_property_w1_on_full_frames_converges_from_every_start(seed):
     model = DirectHarmonicSynth(torch.tensor(f0_init), ones, n_samples=N, sample_rate=SR)
     loss_fn = w1_full_frames()
     opt = torch.optim.Adam(model.parameters(), lr=0.02)
-    for _ in range(400):
+    for _ in range(800):
         loss = loss_fn(model(), target)
         opt.zero_grad()
         loss.backward()
