@@ -1,6 +1,8 @@
 """What the runner gives a task and what a task gives back."""
 from __future__ import annotations
 
+import copy
+import difflib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,3 +107,22 @@ class RecordPlan:
     overrides: dict = field(default_factory=dict)
     fingerprint: dict | None = None
     skip_reason: str | None = None
+
+
+def to_plain(cfg: Any) -> Any:
+    """OmegaConf containers -> plain python (dicts/lists, interpolations resolved); other values copied."""
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+
+    if isinstance(cfg, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(cfg, resolve=True)
+    return copy.deepcopy(cfg)
+
+
+def reject_unknown(section: str, keys, known) -> None:
+    """Raise ValueError naming the first key of ``task.<section>`` not in ``known``, with a did-you-mean hint."""
+    for key in keys:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), list(known), n=2, cutoff=0.5)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise ValueError(f"unknown setting task.{section}.{key}.{hint} "
+                             f"Known: {', '.join(sorted(known))}")

@@ -40,8 +40,6 @@ disjoint (theirs were not); the CQT runs on any device.
 """
 from __future__ import annotations
 
-import copy
-import difflib
 import math
 import time
 import warnings
@@ -59,7 +57,7 @@ from sotbench.models.base import count_parameters
 from sotbench.progress import counter
 from sotbench.progress import progress as progress_bar
 from sotbench.registry import LOSSES, MODELS, TASKS
-from sotbench.tasks.base import RunContext, TaskResult
+from sotbench.tasks.base import RunContext, TaskResult, reject_unknown, to_plain
 
 __all__ = ["SynthAETask", "TRAIN_DEFAULTS", "parse_train_config"]
 
@@ -76,24 +74,8 @@ TRAIN_DEFAULTS: dict[str, Any] = {
 }
 
 
-def _plain(cfg: Any) -> Any:
-    """OmegaConf containers -> plain python (dicts/lists); other values unchanged."""
-    try:
-        from omegaconf import DictConfig, ListConfig, OmegaConf
-    except ImportError:  # pragma: no cover - omegaconf ships with hydra
-        return copy.deepcopy(cfg)
-    if isinstance(cfg, (DictConfig, ListConfig)):
-        return OmegaConf.to_container(cfg, resolve=True)
-    return copy.deepcopy(cfg)
-
-
-def _unknown(section: str, keys, known) -> None:
-    for key in keys:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), list(known), n=2, cutoff=0.5)
-            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-            raise ValueError(f"unknown setting task.{section}.{key}.{hint} "
-                             f"Known: {', '.join(sorted(known))}")
+_plain = to_plain
+_unknown = reject_unknown
 
 
 def parse_train_config(train: dict | None) -> dict:

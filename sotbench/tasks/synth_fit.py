@@ -67,8 +67,6 @@ percent converged every ``log_every`` steps.
 """
 from __future__ import annotations
 
-import copy
-import difflib
 import math
 import time
 from typing import Any
@@ -80,7 +78,7 @@ from sotbench.data.synthetic import SyntheticConfig, make_synthetic_dataset
 from sotbench.metrics.pitch import pitch_metrics
 from sotbench.metrics.spectral import log_spectral_distance
 from sotbench.registry import LOSSES, MODELS, TASKS
-from sotbench.tasks.base import RecordPlan, RunContext, TaskResult
+from sotbench.tasks.base import RecordPlan, RunContext, TaskResult, reject_unknown, to_plain
 
 __all__ = ["SynthFitTask", "FIT_DEFAULTS", "FRAMINGS", "parse_fit_config", "parse_framings", "apply_framing",
            "initial_f0", "distance_table"]
@@ -104,22 +102,8 @@ FIT_DEFAULTS: dict[str, Any] = {
 }
 
 
-def _plain(cfg: Any) -> Any:
-    try:
-        from omegaconf import DictConfig, ListConfig, OmegaConf
-    except ImportError:  # pragma: no cover
-        return copy.deepcopy(cfg)
-    if isinstance(cfg, (DictConfig, ListConfig)):
-        return OmegaConf.to_container(cfg, resolve=True)
-    return copy.deepcopy(cfg)
-
-
-def _unknown(section: str, keys, known) -> None:
-    for key in keys:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), list(known), n=2, cutoff=0.5)
-            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-            raise ValueError(f"unknown setting task.{section}.{key}.{hint} Known: {', '.join(sorted(known))}")
+_plain = to_plain
+_unknown = reject_unknown
 
 
 def parse_fit_config(fit: dict | None) -> dict:
