@@ -101,6 +101,20 @@ def _required(path: Path) -> str | None:
     return None
 
 
+def _paired_file_problems(base: Path, names, files_of) -> dict[str, str]:
+    """Tracks whose required files (in sub-folders of ``base``) are missing or empty: name -> reason.
+
+    ``files_of(name)`` gives the track's required paths; reasons name each file with its folder.
+    """
+    problems: dict[str, str] = {}
+    for name in sorted(names):
+        paths = files_of(name)
+        why = [w.replace("lacks '", f"lacks '{p.parent.name}/") for w, p in ((_required(p), p) for p in paths) if w]
+        if why:
+            problems[name] = f"track {name!r} in {str(base)!r} " + " and ".join(why)
+    return problems
+
+
 def _track_dirs(base: Path, skip_incomplete: bool) -> tuple[dict[str, Path], dict[str, str]]:
     subdirs = _visible_dirs(base, "bach10")
     dirs: dict[str, Path] = {}

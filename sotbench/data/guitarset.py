@@ -31,7 +31,7 @@ import numpy as np
 
 from ..types import MultiPitchTrack
 from .audio import audio_info, load_audio
-from .bach10 import _required
+from .bach10 import _paired_file_problems
 from .roots import DatasetMalformed, dataset_dir, layout_doc
 from .tracks import LazyTracks, finish_track, regular_grid, resolve_incomplete, select_names
 
@@ -182,13 +182,8 @@ def load_guitarset(root=None, tracks=None, *, path=None, sample_rate: int | None
     if not with_gt and not with_audio:
         raise DatasetMalformed(f"GuitarSet folder {str(ann_dir)!r} has no '.jams' files "
                                f"(see {layout_doc('guitarset')})")
-    problems: dict[str, str] = {}
-    for name in sorted(with_gt | with_audio):
-        wav, jams_path = audio_dir / f"{name}{suffix}", ann_dir / f"{name}.jams"
-        why = [w.replace("lacks '", f"lacks '{p.parent.name}/") for w, p in
-               ((_required(jams_path), jams_path), (_required(wav), wav)) if w]
-        if why:
-            problems[name] = f"track {name!r} in {str(base)!r} " + " and ".join(why)
+    problems = _paired_file_problems(base, with_gt | with_audio,
+                                     lambda name: (ann_dir / f"{name}.jams", audio_dir / f"{name}{suffix}"))
     skipped = resolve_incomplete("guitarset", problems, skip_incomplete, n_total=len(with_gt | with_audio))
     available = sorted((with_gt | with_audio) - set(problems))
     names = select_names(available, tracks, "guitarset")

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..types import MultiPitchTrack
 from .audio import audio_info, load_audio
-from .bach10 import _required
+from .bach10 import _paired_file_problems
 from .roots import DatasetMalformed, dataset_dir, layout_doc
 from .tracks import (
     LazyTracks,
@@ -140,13 +140,8 @@ def load_su(root=None, tracks=None, *, path=None, sample_rate: int | None = None
     if not with_audio and not with_gt:
         raise DatasetMalformed(f"Su folder {str(audio_dir)!r} has no '<track>_audio.wav' files "
                                f"(see {layout_doc('su')})")
-    problems: dict[str, str] = {}
-    for name in sorted(with_audio | with_gt):
-        wav, gt_path = audio_dir / f"{name}_audio.wav", gt_dir / f"{name}{suffix}"
-        why = [w.replace("lacks '", f"lacks '{p.parent.name}/") for w, p in
-               ((_required(wav), wav), (_required(gt_path), gt_path)) if w]
-        if why:
-            problems[name] = f"track {name!r} in {str(base)!r} " + " and ".join(why)
+    problems = _paired_file_problems(base, with_audio | with_gt,
+                                     lambda name: (audio_dir / f"{name}_audio.wav", gt_dir / f"{name}{suffix}"))
     available = sorted((with_audio | with_gt) - set(problems))
     skipped = resolve_incomplete("su", problems, skip_incomplete, n_total=len(with_audio | with_gt))
     names = select_names(available, tracks, "su")
