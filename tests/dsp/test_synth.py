@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sotbench.dsp.synth import (
+    SYNTH_BLOCK_ELEMENTS,
     harmonic_frequencies,
     harmonic_synth,
     oscillator_bank,
@@ -143,6 +144,27 @@ def test_fast_harmonic_path_equals_generic_oscillator_bank():
     env = upsample_with_windows(remove_above_nyquist(harmonic_frequencies(f0, 20), amps, SR), N)
     ref = oscillator_bank(freqs, env, SR)
     assert torch.allclose(y, ref, atol=2e-4)
+
+
+def test_blocked_batch_equals_row_by_row_values_and_gradients():
+    # harmonic_synth evaluates large batches in blocks of rows (for cache locality): it must
+    # give each row what the row alone gives, forward and backward
+    rows = 2 * SYNTH_BLOCK_ELEMENTS // (N * 20) + 3
+    g = torch.Generator().manual_seed(1)
+    f0 = (60 + 1500 * torch.rand(rows, T, generator=g)).requires_grad_()
+    amps = torch.rand(rows, T, 20, generator=g).requires_grad_()
+    weights = torch.randn(rows, N, generator=g)
+    (harmonic_synth(f0, amps, N, SR) * weights).sum().backward()
+    for i in range(rows):
+        f0_i, amps_i = f0[i:i + 1].detach().requires_grad_(), amps[i:i + 1].detach().requires_grad_()
+        y_i = harmonic_synth(f0_i, amps_i, N, SR)
+        (y_i * weights[i:i + 1]).sum().backward()
+        assert torch.equal(y_i[0], harmonic_synth(f0[i:i + 1], amps[i:i + 1], N, SR)[0].detach())
+        # gradients sum N per-sample terms; blocks change the summation order only, so the
+        # difference is bounded by N float32 roundings of the largest gradient
+        bound = N * torch.finfo(torch.float32).eps
+        assert torch.allclose(f0.grad[i], f0_i.grad[0], rtol=0, atol=bound * float(f0_i.grad.abs().max()))
+        assert torch.allclose(amps.grad[i], amps_i.grad[0], rtol=0, atol=bound * float(amps_i.grad.abs().max()))
 
 
 def test_gradients_reach_f0_and_amplitudes():

@@ -9,6 +9,7 @@ import torch
 
 from sotbench.dsp.cqt import cqt_frequencies
 from sotbench.models.harmonic_ae import (
+    FFT_BLOCK_FRAMES,
     PAPER_N_PARAMETERS,
     ExpSigmoid,
     HarmonicAutoencoder,
@@ -201,8 +202,9 @@ def test_fft_encoder_equals_direct_encoder_forward_and_gradients(impl):
     fft.load_state_dict(direct.state_dict())
     t = torch.arange(4096) / 16000.0
     x = torch.stack([0.5 * torch.sin(2 * math.pi * f * t) + 0.2 * torch.sin(4 * math.pi * f * t)
-                     for f in (110.0, 440.0, 1000.0)])
+                     for f in (110.0, 440.0, 1000.0, 73.0, 1700.0)])
     feats = direct.features(x).double()
+    assert feats.shape[0] * feats.shape[1] > FFT_BLOCK_FRAMES  # several blocks, the last one partial
     outs = []
     for model in (direct.double(), fft.double()):
         out = model(x.double(), features=feats)
@@ -242,7 +244,7 @@ def test_fft_path_draws_the_same_dropout_mask_in_training(impl):
     direct = HarmonicAutoencoder(conv_impl="direct").train()
     fft = HarmonicAutoencoder(conv_impl=impl).train()
     fft.load_state_dict(direct.state_dict())
-    frames = torch.rand(8, 285)
+    frames = torch.rand(2 * FFT_BLOCK_FRAMES + 7, 285)  # three blocks in the fft path
     torch.manual_seed(11)
     la, aa = direct.encoder(frames)
     torch.manual_seed(11)
