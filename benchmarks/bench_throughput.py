@@ -133,29 +133,32 @@ class HarmonicAEStepImplementations:
 
     One synth-ae training step (CQT features precomputed, model forward, the
     ``sot-2048`` loss, backward, Adam) at batch 16 (the ``cpu`` budgets) and 64
-    (the paper's), with the encoder's residual convolution evaluated
-    ``direct`` (``nn.Conv1d``: the former implementation, kept as the
-    ``conv_impl="direct"`` setting), ``fft-residual`` (only the residual
-    convolution by :func:`sotbench.models.harmonic_ae.conv1d_fft`) or ``fft``
-    (the whole trunk position-major, residual convolution by FFT); same
-    parameters and values, tested in ``tests/models/test_harmonic_ae.py``.  The speed-up of a run is the ratio
-    of the two ``track_steps_per_second`` values at the same batch.  One
-    intra-op thread (the runner's ``threads=1``), CPU only.
+    (the paper's), with the encoder evaluated ``direct`` (``nn.Conv1d`` layers
+    over the whole batch: the former implementation, kept as the
+    ``conv_impl="direct"`` setting) or ``fft`` (the default: the trunk in
+    cache-sized blocks of frames, residual convolution by FFT; see
+    :meth:`sotbench.models.harmonic_ae.PitchEncoder._features_fft`), with one
+    or two intra-op threads.  Same parameters and values, tested in
+    ``tests/models/test_harmonic_ae.py``.  The speed-up of a run is the ratio
+    of two ``track_steps_per_second`` values at the same batch and threads;
+    ``track_steps_per_cpu_second`` (one thread) is the load-robust version.
     """
 
-    params = [["direct", "fft-residual", "fft"], [16, 64]]
-    param_names = ["conv_impl", "batch"]
+    params = [["direct", "fft"], [16, 64], [1, 2]]
+    param_names = ["conv_impl", "batch", "threads"]
     rounds = 1
     repeat = (1, 5, 20.0)
     number = 1
     warmup_time = 0.0
     timeout = 600
 
-    def setup(self, conv_impl, batch):
+    def setup(self, conv_impl, batch, threads):
         from sotbench.registry import LOSSES, MODELS
 
         self._threads = torch.get_num_threads()
-        torch.set_num_threads(1)
+        if threads > (os.cpu_count() or 1):
+            raise NotImplementedError(f"{threads} threads on {os.cpu_count()} cores")
+        torch.set_num_threads(threads)
         torch.manual_seed(0)
         self.model = MODELS.get("harmonic-ae")(conv_impl=conv_impl).train()
         self.loss = LOSSES.get("sot-2048")()
@@ -165,7 +168,7 @@ class HarmonicAEStepImplementations:
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-4, weight_decay=1e-4)
         self._step()  # warm-up
 
-    def teardown(self, conv_impl, batch):
+    def teardown(self, conv_impl, batch, threads):
         torch.set_num_threads(self._threads)
 
     def _step(self):
@@ -176,25 +179,93 @@ class HarmonicAEStepImplementations:
         self.optimizer.step()
 
     @with_unit("steps/s")
-    def track_steps_per_second(self, conv_impl, batch):
-        """Training steps per second of wall time, one thread (higher is better)."""
+    def track_steps_per_second(self, conv_impl, batch, threads):
+        """Training steps per second of wall time (higher is better)."""
         return 1.0 / measure(self._step, "cpu")
 
     @with_unit("steps/s")
-    def track_steps_per_cpu_second(self, conv_impl, batch):
+    def track_steps_per_cpu_second(self, conv_impl, batch, threads):
         """Training steps per second of this process's CPU time, one thread (higher is better).
 
         On a shared machine wall time includes the time other processes hold
         the core; the process CPU time of a one-thread step does not, so the
-        ratio between implementations is stable under load.
+        ratio between implementations is stable under load.  (With two
+        threads CPU time adds both threads' time: not a speed; skipped.)
         """
         import time
 
+        if threads != 1:
+            raise NotImplementedError("CPU time per step is a speed for one thread only")
         n = 4 if batch <= 16 else 2
         t0 = time.process_time()
         for _ in range(n):
             self._step()
         return n / (time.process_time() - t0)
+
+
+class HarmonicAEValidation:
+    """Cost of one validation pass of synth-ae relative to one training step (``harmonic-ae``, ``sot-2048``).
+
+    A validation pass is the task's own (``SynthAETask._evaluate``): the 800
+    validation examples in eval mode under ``inference_mode``, batches of 200,
+    precomputed CQT, per-example LSD and f0;
+    ``track_validation_in_steps`` is its time in training steps at batch 16,
+    one thread (lower is better; every 500 steps in ``cpu-long``, so a value
+    of 5 costs 1% of the run).
+    """
+
+    rounds = 1
+    repeat = (1, 3, 20.0)
+    number = 1
+    warmup_time = 0.0
+    timeout = 300
+
+    def setup(self):
+        from sotbench.tasks.synth_ae import SynthAETask
+        from sotbench.registry import LOSSES, MODELS
+
+        self._threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        torch.manual_seed(0)
+        self.evaluate = SynthAETask._evaluate  # the task's own validation pass
+        self.model = MODELS.get("harmonic-ae")().train()
+        self.loss = LOSSES.get("sot-2048")()
+        self.train_audio = harmonic_batch(16, 4096, 16000, seed=3)
+        self.val_audio = harmonic_batch(800, 4096, 16000, seed=4)
+        with torch.no_grad():
+            self.train_features = self.model.features(self.train_audio)
+            self.val_features = self.model.features(self.val_audio)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-4, weight_decay=1e-4)
+
+    def teardown(self):
+        torch.set_num_threads(self._threads)
+
+    def _train_step(self):
+        self.model.train()
+        out = self.model(self.train_audio, features=self.train_features)
+        value = self.loss(out.audio, self.train_audio)
+        self.optimizer.zero_grad(set_to_none=True)
+        value.backward()
+        self.optimizer.step()
+
+    def _validate(self):
+        self.evaluate(self.model, self.val_audio, self.val_features, 200)
+
+    def time_validation_pass(self):
+        self._validate()
+
+    @with_unit("steps")
+    def track_validation_in_steps(self):
+        """One validation pass in units of batch-16 training steps (CPU time, one thread)."""
+        import time
+
+        t0 = time.process_time()
+        self._validate()
+        t1 = time.process_time()
+        for _ in range(4):
+            self._train_step()
+        t2 = time.process_time()
+        return (t1 - t0) / ((t2 - t1) / 4)
 
 
 def _ssmpe_trainer(device: torch.device, batch: int):
