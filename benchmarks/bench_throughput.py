@@ -221,8 +221,8 @@ class HarmonicAEValidation:
     timeout = 300
 
     def setup(self):
-        from sotbench.tasks.synth_ae import SynthAETask
         from sotbench.registry import LOSSES, MODELS
+        from sotbench.tasks.synth_ae import SynthAETask
 
         self._threads = torch.get_num_threads()
         torch.set_num_threads(1)

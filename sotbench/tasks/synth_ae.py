@@ -40,6 +40,7 @@ disjoint (theirs were not); the CQT runs on any device.
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 import warnings
@@ -328,8 +329,11 @@ class SynthAETask:
                     bar.set_postfix(loss=f"{curves['train_loss'][-1]:.4g}", val_lsd=f"{val_lsd:.2f}",
                                     val_rpa=f"{val_rpa:.1f}",
                                     best=f"{state['best_val_lsd']:.2f}@{state['best_step']}")
-                    log.debug("synth-ae: step %d train loss %.5g val LSD %.3f val RPA %.1f", done,
-                              curves["train_loss"][-1], val_lsd, val_rpa)
+                    # without a progress bar (progress=false, batch jobs) the log is the progress report
+                    log.log(logging.DEBUG if ctx.progress else logging.INFO,
+                            "synth-ae: step %d/%d (%.0f s) train loss %.5g val LSD %.3f dB^2 val RPA %.1f %%",
+                            done, steps, time.perf_counter() - t_start, curves["train_loss"][-1], val_lsd,
+                            val_rpa)
                 state["step"] = done
                 bar.update(1)
                 if done % train["checkpoint_every"] == 0 or done == steps:

@@ -200,3 +200,13 @@ def test_test_set_predictions_are_stored_and_rescore_exactly(tmp_path):
     rescored = pitch_metrics(arrays["f0_true_hz"], arrays["f0_est_hz"])
     assert rescored["rpa"] == result.metrics["rpa"] and rescored["rca"] == result.metrics["rca"]
     assert float(arrays["lsd_db"].mean()) == pytest.approx(result.metrics["lsd_db"], rel=1e-12)
+
+
+def test_validation_is_logged_at_info_when_the_progress_bar_is_off(tmp_path, caplog):
+    # progress=false (batch jobs, CI) must still say how far a long run has got
+    ctx, _ = make_ctx(tmp_path)
+    with caplog.at_level(logging.INFO, logger="test"):
+        run(ctx)
+    steps = [r.getMessage() for r in caplog.records
+             if "val RPA" in r.getMessage() and r.levelno == logging.INFO]
+    assert [m.split()[2] for m in steps] == ["2/4", "4/4"], steps
