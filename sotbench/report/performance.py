@@ -105,9 +105,13 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 class RatioTarget:
     """A speed ratio between two parameter combinations of one benchmark.
 
-    The ratio is ``value(slow) / value(fast)``; the target is met when it is
-    ``>= goal`` (``at_least=True``) or ``<= goal``.  ``goal=None`` marks a row
-    shown for information.
+    The ratio is ``value(slow) / value(fast)`` for times (``rate_unit=None``)
+    and ``value(fast) / value(slow)`` for rates in ``rate_unit`` (e.g.
+    ``"steps/s"``, higher is better): either way, how many times faster the
+    fast case is.  The target is met when the ratio is ``>= goal``
+    (``at_least=True``) or ``<= goal``.  ``goal=None`` marks a row shown for
+    information.  ``has_device=False`` marks a benchmark without a ``device``
+    parameter (CPU only).
     """
 
     name: str
@@ -119,6 +123,8 @@ class RatioTarget:
     at_least: bool = True
     label_slow: str = ""
     label_fast: str = ""
+    rate_unit: str | None = None
+    has_device: bool = True
 
     def goal_text(self) -> str:
         """The goal as shown in the report (">= 50x", "<= 3x", "(information)")."""
@@ -128,6 +134,8 @@ class RatioTarget:
 
 
 _SOT_TERM = "bench_losses.SOTLossVsPackage.time_forward_backward"
+_AE_STEP = "bench_throughput.HarmonicAEStepImplementations.track_steps_per_second"
+_AE_STEP_CPU = "bench_throughput.HarmonicAEStepImplementations.track_steps_per_cpu_second"
 _SOT_TERM_GPU = "bench_losses.SOTLossVsPackage.track_gpu_time_forward_backward"
 
 #: The declared speed targets (issues 2 and 15); one row per target and device.
@@ -145,6 +153,25 @@ RATIO_TARGETS: tuple[RatioTarget, ...] = (
                 "`Wasserstein1DLoss`", _SOT_TERM, _SOT_TERM_GPU,
                 {"impl": "sot-loss"}, {"impl": "sotbench"}, None,
                 label_slow="sot-loss", label_fast="sotbench"),
+    # issue 11: harmonic-ae training steps, the former encoder evaluation vs the current one
+    RatioTarget("harmonic-ae training step (sot-2048), batch 64, one thread: fft vs direct encoder "
+                "(steps per CPU second)", _AE_STEP_CPU, None,
+                {"conv_impl": "direct", "batch": 64, "threads": 1},
+                {"conv_impl": "fft", "batch": 64, "threads": 1}, 4.0,
+                label_slow="direct", label_fast="fft", rate_unit="steps/s", has_device=False),
+    RatioTarget("harmonic-ae training step, batch 16, one thread: fft vs direct (steps per CPU second)",
+                _AE_STEP_CPU, None, {"conv_impl": "direct", "batch": 16, "threads": 1},
+                {"conv_impl": "fft", "batch": 16, "threads": 1}, None,
+                label_slow="direct", label_fast="fft", rate_unit="steps/s", has_device=False),
+    RatioTarget("harmonic-ae training step, batch 64: fft on two threads vs direct on one (wall steps/s)",
+                _AE_STEP, None, {"conv_impl": "direct", "batch": 64, "threads": 1},
+                {"conv_impl": "fft", "batch": 64, "threads": 2}, None,
+                label_slow="direct 1 thread", label_fast="fft 2 threads", rate_unit="steps/s",
+                has_device=False),
+    RatioTarget("harmonic-ae training step, batch 64, two threads: fft vs direct (wall steps/s)",
+                _AE_STEP, None, {"conv_impl": "direct", "batch": 64, "threads": 2},
+                {"conv_impl": "fft", "batch": 64, "threads": 2}, None,
+                label_slow="direct", label_fast="fft", rate_unit="steps/s", has_device=False),
 )
 
 
@@ -163,16 +190,21 @@ def target_ratios(run: AsvRun) -> list[Target]:
             name = t.benchmark if device == "cpu" else t.gpu_benchmark
             if name is None:
                 continue
-            slow = run.get(name, device=device, **t.slow)
-            fast = run.get(name, device=device, **t.fast)
+            where = {"device": device} if t.has_device else {}
+            slow = run.get(name, **where, **t.slow)
+            fast = run.get(name, **where, **t.fast)
             if device == "cuda" and (slow is None or fast is None):
                 continue
-            r = _ratio(slow, fast)
+            if t.rate_unit is None:
+                r = _ratio(slow, fast)
+                detail = f"{t.label_slow} {_fmt_seconds(slow)} / {t.label_fast} {_fmt_seconds(fast)}"
+            else:
+                r = _ratio(fast, slow)
+                detail = (f"{t.label_fast} {_fmt_value(fast, t.rate_unit)} / {t.label_slow} "
+                          f"{_fmt_value(slow, t.rate_unit)}")
             passed = None if r is None or t.goal is None else (
                 r >= t.goal if t.at_least else r <= t.goal)
-            out.append(Target(t.name, device, r, t.goal_text(), passed,
-                              f"{t.label_slow} {_fmt_seconds(slow)} / {t.label_fast} "
-                              f"{_fmt_seconds(fast)}"))
+            out.append(Target(t.name, device, r, t.goal_text(), passed, detail))
     for device in ("cpu", "cuda"):
         measured = run.get(_BACH10, device=device, model="ssmpe")
         bench = run.benchmarks.get(_SCALING)

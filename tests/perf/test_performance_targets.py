@@ -22,7 +22,10 @@ def test_declared_targets_exist_in_the_suite(target):
     for name in filter(None, (target.benchmark, target.gpu_benchmark)):
         klass = _benchmark(name)
         params = dict(zip(klass.param_names, klass.params))
-        assert "device" in params and {"cpu", "cuda"} <= set(params["device"])
+        if target.has_device:
+            assert "device" in params and {"cpu", "cuda"} <= set(params["device"])
+        else:
+            assert "device" not in params and target.gpu_benchmark is None
         for combo in (target.slow, target.fast):
             for key, value in combo.items():
                 assert key in params, f"{name} has no parameter {key!r}"
