@@ -238,6 +238,13 @@ def synth_ae_sections(results: list[dict], plot_dir: Path | None, ctx: _Ctx | No
                     budget="paper", source="published", label=loss, citation=published.SOT_CITATION, metric=m,
                     unit=_UNITS[m], direction=_DIRECTION[m], value=mean, published_sd=sd, n=5, n_kind="seeds")
 
+    silence = _silence_reference(ctx)
+    if silence is not None:  # a reference row: what an all-zero output scores (LSD only; it has no pitch)
+        rows.append(["(silent output)", "reference (measured)", "–", "–", "–", f"{silence:.1f}"]
+                    + ["–"] * (len(metrics) - 1) + ["–"] * len(metrics))
+        links.append(None)
+        pub_flags.append(False)
+
     def sort_key(i):
         name = rows[i][0].split(" ")[0]
         return (order.index(name) if name in order else len(order), pub_flags[i], rows[i][2])
@@ -266,18 +273,24 @@ def synth_ae_sections(results: list[dict], plot_dir: Path | None, ctx: _Ctx | No
     return [Section("synth-ae: harmonic autoencoder (SOT vs MSS)", blocks)]
 
 
-def _silence_note(ctx: _Ctx) -> list[str]:
-    """The LSD of an all-zero output on the test split, when the synth-ae records carry it."""
+def _silence_reference(ctx: _Ctx) -> float | None:
+    """The LSD (dB²) of an all-zero output on the test split, when the synth-ae records carry it."""
     try:
         from sotbench.report.synth_fit import silence_reference
 
         ref = silence_reference(ctx.results_root)
     except (ImportError, ValueError, OSError):
+        return None
+    return float(ref["test"]) if ref and _finite(ref.get("test")) else None
+
+
+def _silence_note(ctx: _Ctx) -> list[str]:
+    """The silence level in words, when known (:func:`_silence_reference`)."""
+    ref = _silence_reference(ctx)
+    if ref is None:
         return []
-    if not ref or not _finite(ref.get("test")):
-        return []
-    return [f"Reference level: an all-zero (silent) output scores LSD {ref['test']:.1f} dB² on the test split; "
-            "a row near it has learned little about the spectra."]
+    return [f"Reference level: an all-zero (silent) output scores LSD {ref:.1f} dB² on the test split "
+            "(the \"(silent output)\" row); a row near it has learned little about the spectra."]
 
 
 def _synth_ae_within_seed(groups: dict, ctx: _Ctx) -> list:

@@ -88,3 +88,15 @@ def test_synth_ae_curves_and_silence_reference(tmp_path):
     write_ae(tmp_path, "sot-512", 42, 117.0)
     with pytest.raises(ValueError, match="disagree"):
         silence_reference(tmp_path)
+
+
+def test_leaderboard_has_a_silent_output_reference_row(tmp_path):
+    from sotbench.report.leaderboard import render_reports
+
+    write_ae(tmp_path / "results", "sot-2048", 42, 116.1)
+    write_ae(tmp_path / "results", "mss-lin", 42, 116.1)
+    render_reports(tmp_path / "results", tmp_path / "out", plots=False)
+    md = (tmp_path / "out" / "leaderboard.md").read_text()
+    row = next(line for line in md.splitlines() if line.startswith("| (silent output)"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "reference (measured)" and cells[5] == "116.1"
