@@ -544,7 +544,8 @@ def render_performance(asv_results_dir: str | os.PathLike, out_path: str | os.Pa
         rows.append([t.name, t.device, value, t.goal, verdict, t.detail])
     sections.append(Section("Targets", [
         "Each ratio compares implementations timed side by side by one benchmark "
-        "(`WassersteinPaperShape` for W_p, `SOTLossVsPackage` for the SOT term; asv medians; "
+        "(`WassersteinPaperShape` for W_p, `SOTLossVsPackage` for the SOT term, asv medians; "
+        "`HarmonicAEStepImplementations` for the training step, a ratio of steps/s, so higher is faster; "
         "declared in `sotbench.report.performance.RATIO_TARGETS`); the Bach10 time is measured on the ten mixes "
         "when the run has the opt-in `Bach10Inference`, else estimated from a 30-s clip.  "
         "Without a trained SS-MPE checkpoint the benchmarks run SS-MPE with random weights "
