@@ -449,20 +449,15 @@ def _synth_ae_plots(groups: dict, plot_dir: Path) -> list:
     ax.legend(fontsize=8)
     blocks.append(_save_figure(fig, plot_dir, "synth-ae-rpa-rca.png", "per-seed RPA vs RCA"))
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, ((_model, loss, _variant, budget, _device), runs) in enumerate(groups.items()):
-        for j, run in enumerate(runs):
-            curves = (run.get("extra") or {}).get("curves") or {}
-            steps, values = curves.get("val_step") or curves.get("step"), curves.get("val_lsd_db")
-            if steps and values and len(steps) == len(values):
-                ax.plot(steps, values, color=colors[i % len(colors)], alpha=0.7,
-                        label=f"{loss} ({budget})" if j == 0 else None)
-    ax.set_xlabel("training step")
-    ax.set_ylabel("validation LSD [dB²]")
-    ax.set_title("Training curves (one line per seed)")
-    ax.legend(fontsize=8)
-    blocks.append(_save_figure(fig, plot_dir, "synth-ae-curves.png", "validation LSD during training"))
+    from sotbench.report.synth_fit import plot_synth_ae_curves_of
+
+    by_budget: dict[str, list[dict]] = defaultdict(list)
+    for (_model, _loss, _variant, budget, _device), runs in groups.items():
+        by_budget[budget] += runs
+    for budget, runs in sorted(by_budget.items()):
+        name = f"synth-ae-curves-{budget}.png"
+        if plot_synth_ae_curves_of(runs, plot_dir / name, budget=budget) is not None:
+            blocks.append(Image(f"plots/{name}", f"validation LSD and RPA during training ({budget})"))
     return blocks
 
 

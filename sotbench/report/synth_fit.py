@@ -32,7 +32,8 @@ from sotbench.report.stats import t_ci
 from sotbench.results import iter_results
 
 __all__ = ["synth_fit_records", "synth_fit_rows", "convergence_by_distance", "plot_convergence_vs_distance",
-           "synth_fit_markdown", "plot_synth_ae_curves", "silence_reference", "FIT_METRICS"]
+           "synth_fit_markdown", "plot_synth_ae_curves", "plot_synth_ae_curves_of", "silence_reference",
+           "FIT_METRICS"]
 
 #: metric key -> (label, higher is better)
 FIT_METRICS = {"rpa": ("RPA [%]", True), "rca": ("RCA [%]", True), "converged": ("conv. <50c [%]", True),
@@ -224,8 +225,13 @@ def plot_synth_ae_curves(root: str | Path, path: str | Path, *, budget: str = "c
         ``path``, or None without a record of that budget.
     """
     recs = [r for _p, r in iter_results(Path(root), status=None if include_running else "completed")
-            if r.get("task") == "synth-ae" and r.get("budget") == budget
-            and ((r.get("extra") or {}).get("curves") or {}).get("step")]
+            if r.get("task") == "synth-ae" and r.get("budget") == budget]
+    return plot_synth_ae_curves_of(recs, path, budget=budget)
+
+
+def plot_synth_ae_curves_of(records: list[dict], path: str | Path, *, budget: str) -> Path | None:
+    """:func:`plot_synth_ae_curves` of given synth-ae records (those without curves are left out)."""
+    recs = [r for r in records if ((r.get("extra") or {}).get("curves") or {}).get("step")]
     if not recs:
         return None
     plt = _pyplot()
@@ -234,8 +240,9 @@ def plot_synth_ae_curves(root: str | Path, path: str | Path, *, budget: str = "c
     for r in sorted(recs, key=lambda r: (str(r.get("loss")), int(r.get("seed", 0)))):
         c = r["extra"]["curves"]
         label = f"{r.get('loss')} seed {r.get('seed')}"
-        ax_lsd.plot(c["step"], c["val_lsd_db"], label=label)
-        ax_rpa.plot(c["step"], c["val_rpa"], label=label)
+        for ax, key in ((ax_lsd, "val_lsd_db"), (ax_rpa, "val_rpa")):
+            if len(c.get(key) or []) == len(c["step"]):  # a curve missing from a record is left out
+                ax.plot(c["step"], c[key], label=label)
         s = (r["extra"].get("silence_lsd_db") or {}).get("val")
         if s is not None:
             silence.append(float(s))

@@ -46,10 +46,10 @@ def write_fixture_results(root: Path) -> None:
     runs = [
         _result("synth-ae", "harmonic-ae", "sot-2048", 42, {"lsd_db": 20.0, "rpa": 90.0, "rca": 99.0, "od": 0.0},
                 _examples([18.0, 20.0, 22.0], [80.0, 90.0, 100.0]),
-                curves={"val_step": [0, 10, 20], "val_lsd_db": [60.0, 40.0, 20.0]}),
+                curves={"step": [0, 10, 20], "val_lsd_db": [60.0, 40.0, 20.0], "val_rpa": [0.0, 50.0, 90.0]}),
         _result("synth-ae", "harmonic-ae", "sot-2048", 123, {"lsd_db": 30.0, "rpa": 60.0, "rca": 97.0, "od": -0.5},
                 _examples([28.0, 30.0, 32.0], [50.0, 60.0, 70.0]),
-                curves={"val_step": [0, 10, 20], "val_lsd_db": [61.0, 45.0, 30.0]}),
+                curves={"step": [0, 10, 20], "val_lsd_db": [61.0, 45.0, 30.0]}),  # no RPA curve
         _result("synth-ae", "harmonic-ae", "mss-lin", 42, {"lsd_db": 55.0, "rpa": 1.0, "rca": 4.0, "od": -2.0},
                 _examples([50.0, 55.0, 60.0], [0.0, 1.0, 2.0])),
         _result("mpe", "hcqt-h1", None, 0, {"bach10/p": 50.0, "bach10/r": 40.0, "bach10/acc": float(np.mean(HCQT_BACH10)),
@@ -186,7 +186,7 @@ def test_other_tasks_get_a_generic_section(rendered):
 
 
 def test_plots_are_written(rendered):
-    for name in ("synth-ae-rpa-rca.png", "synth-ae-curves.png", "mpe-bach10-acc.png"):
+    for name in ("synth-ae-rpa-rca.png", "synth-ae-curves-cpu.png", "mpe-bach10-acc.png"):
         assert (rendered / "plots" / name).stat().st_size > 1000
 
 
