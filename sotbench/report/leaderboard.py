@@ -882,13 +882,19 @@ def _synth_fit_blocks(module, ctx: _Ctx, plot_dir: Path | None, budgets: list[st
         for budget in budgets:
             rows = module.synth_fit_rows(ctx.results_root, budget)
             if rows:
-                header = ["loss", "framing", "amplitudes", "budget", "seeds"] + [
+                header = ["loss", "framing", "re-framed terms", "amplitudes", "budget", "seeds"] + [
                     label.replace("LSD [dB²]", "LSD [dB²] ↓") for label, _ in metrics.values()]
-                cells = [[r["loss"], r["framing"], r["amplitudes"], r["budget"], ",".join(map(str, r["seeds"]))]
+                cells = [[r["loss"], r["framing"], r.get("framed_terms", "?"), r["amplitudes"], r["budget"],
+                          ",".join(map(str, r["seeds"]))]
                          + [_fmt_ci(stats.Interval(r[k]["mean"], np.nan if r[k]["low"] is None else r[k]["low"],
                                                    np.nan if r[k]["high"] is None else r[k]["high"], r[k]["n"],
                                                    "t")) for k in metrics]
                          for r in rows]
+                blocks.append("Framing: `pad-end` sets `pad_end=True` on every STFT term of the loss (the loss "
+                              "as registered, the authors' framing), `full` sets `pad_end=False` (only frames that "
+                              "lie inside the signal). \"re-framed terms\" lists the terms that have that setting; "
+                              "a term without it (the SOT term of the `sot-loss` package in the `sot-loss-*` "
+                              "losses) keeps its own, pad-end, framing in both rows.")
                 blocks.append(Table(header, cells, caption=f"synth-fit by loss and framing ({budget}): mean "
                                     "[95 % CI over initialisation seeds]", latex=True))
             if plot_dir is not None:

@@ -75,7 +75,9 @@ def synth_fit_rows(root: str | Path, budget: str | None = None) -> list[dict[str
     Returns
     -------
     list of dict
-        ``loss, framing, amplitudes, budget, seeds`` (sorted list) and for
+        ``loss, framing, amplitudes, budget, seeds`` (sorted list),
+        ``framed_terms`` (the loss terms the framing set ``pad_end`` on, e.g.
+        ``"SOT+MSS"``; a term without that setting keeps its own framing) and for
         each key of :data:`FIT_METRICS` an entry ``{"mean", "low", "high",
         "n"}`` (95 % Student-t interval over seeds; bounds None with one
         seed).  Rows sorted by framing, then by mean RPA (best first).
@@ -83,7 +85,8 @@ def synth_fit_rows(root: str | Path, budget: str | None = None) -> list[dict[str
     rows = []
     for (loss, framing, amps, bud), recs in _groups(synth_fit_records(root, budget)).items():
         row: dict[str, Any] = {"loss": loss, "framing": framing, "amplitudes": amps, "budget": bud,
-                               "seeds": sorted(int(r.get("seed", -1)) for r in recs)}
+                               "seeds": sorted(int(r.get("seed", -1)) for r in recs),
+                               "framed_terms": _framed_terms(recs)}
         for key in FIT_METRICS:
             values = [float(r["metrics"][key]) for r in recs if key in (r.get("metrics") or {})]
             ci = t_ci(values)
@@ -94,6 +97,17 @@ def synth_fit_rows(root: str | Path, budget: str | None = None) -> list[dict[str
     rows.sort(key=lambda r: (r["budget"], r["amplitudes"], order.get(r["framing"], 9),
                              -(r["rpa"]["mean"] if math.isfinite(r["rpa"]["mean"]) else -1)))
     return rows
+
+
+def _framed_terms(records: list[dict]) -> str:
+    """Short names of the loss terms a framing was applied to (``extra.framing.applied_to``), over records."""
+    names: list[str] = []
+    for r in records:
+        for entry in ((r.get("extra") or {}).get("framing") or {}).get("applied_to") or []:
+            name = str(entry).rsplit(":", 1)[-1].removesuffix("Loss") or str(entry)
+            if name not in names:
+                names.append(name)
+    return "+".join(names) if names else "?"
 
 
 def convergence_by_distance(root: str | Path, budget: str | None = None) -> dict[tuple, list[dict]]:

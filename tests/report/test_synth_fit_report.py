@@ -15,7 +15,7 @@ from sotbench.report.synth_fit import (
 )
 
 
-def write(root, loss, seed, framing, rpa, bins, budget="cpu"):
+def write(root, loss, seed, framing, rpa, bins, budget="cpu", applied_to=None):
     d = root / "synth-fit" / "harmonic-synth" / loss / budget / f"seed{seed}" / f"known-{framing}"
     d.mkdir(parents=True)
     record = {"task": "synth-fit", "model": "harmonic-synth", "loss": loss, "seed": seed, "budget": budget,
@@ -23,7 +23,8 @@ def write(root, loss, seed, framing, rpa, bins, budget="cpu"):
               "metrics": {"rpa": rpa, "rca": rpa + 10, "od": 0.0, "lsd_db": 50.0, "converged": rpa,
                           "median_abs_error_cents": 10.0},
               "main_score": "rpa", "direction": "max", "per_item": {},
-              "extra": {"framing": {"name": framing}, "amplitudes": "known",
+              "extra": {"framing": {"name": framing, **({"applied_to": applied_to} if applied_to else {})},
+                        "amplitudes": "known",
                         "convergence_vs_distance": [{"lo": lo, "hi": hi, "n": n, "n_converged": c,
                                                      "rate": 100.0 * c / n if n else None}
                                                     for (lo, hi, n, c) in bins]}}
@@ -100,3 +101,13 @@ def test_leaderboard_has_a_silent_output_reference_row(tmp_path):
     row = next(line for line in md.splitlines() if line.startswith("| (silent output)"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1] == "reference (measured)" and cells[5] == "116.1"
+
+
+def test_rows_name_the_terms_a_framing_was_applied_to(tmp_path):
+    # a loss term without a pad_end setting (e.g. the sot-loss package's SOT term) is not re-framed:
+    # the row must say which terms were
+    write(tmp_path, "sot-2048", 0, "full", 50.0, [], applied_to=["losses.sot:SOTLoss", "losses.mss:MSSLoss"])
+    write(tmp_path, "sot-loss-2048", 0, "full", 10.0, [], applied_to=["losses.mss:MSSLoss"])
+    write(tmp_path, "mss-lin", 0, "full", 20.0, [])  # an older record without the list
+    terms = {r["loss"]: r["framed_terms"] for r in synth_fit_rows(tmp_path, "cpu")}
+    assert terms == {"sot-2048": "SOT+MSS", "sot-loss-2048": "MSS", "mss-lin": "?"}
