@@ -54,6 +54,7 @@ class Registry:
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
+        self.plural = kind + ("es" if kind.endswith("s") else "s")  # "losses", "models", "tasks"
         self._entries: dict[str, Entry] = {}
 
     def register(self, name: str, factory: Callable[..., Any] | None = None, *,
@@ -100,7 +101,7 @@ class Registry:
         close = difflib.get_close_matches(str(name), list(self._entries), n=3, cutoff=0.5)
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         return (f"unknown {self.kind} {name!r}.{hint} "
-                f"Known {self.kind}s: {', '.join(sorted(self._entries))}. "
+                f"Known {self.plural}: {', '.join(sorted(self._entries))}. "
                 f"Run `sotbench ls` for descriptions.")
 
     def names(self) -> list[str]:

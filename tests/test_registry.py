@@ -95,3 +95,13 @@ def test_double_registration_is_refused():
     reg.register("a", lambda: 1)
     with pytest.raises(ValueError, match="registered twice"):
         reg.register("a", lambda: 2)
+
+
+def test_unknown_name_lists_the_known_ones_with_a_correct_plural():
+    from sotbench.registry import LOSSES, MODELS
+
+    with pytest.raises(ValueError, match="Known losses: ") as err:
+        LOSSES.get("sot-2084")
+    assert "losss" not in str(err.value)
+    with pytest.raises(ValueError, match="Known models: "):
+        MODELS.get("harmonic-aee")
