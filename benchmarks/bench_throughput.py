@@ -77,6 +77,15 @@ BACH10_AUDIO_S = 334.0
 # training
 # ---------------------------------------------------------------------------
 
+def harmonic_ae_step(model, loss, optimizer, audio: torch.Tensor, features: torch.Tensor) -> None:
+    """One synth-ae training step as the task runs it: forward with precomputed CQT, loss, backward, update."""
+    out = model(audio, features=features)
+    value = loss(out.audio, audio)
+    optimizer.zero_grad(set_to_none=True)
+    value.backward()
+    optimizer.step()
+
+
 class HarmonicAETraining:
     """Training steps per second of ``harmonic-ae`` with each registered loss."""
 
@@ -107,11 +116,7 @@ class HarmonicAETraining:
     def _step(self, x=None, feats=None):
         x = self.audio if x is None else x
         feats = self.features if feats is None else feats
-        out = self.model(x, features=feats)
-        value = self.loss(out.audio, x)
-        self.optimizer.zero_grad(set_to_none=True)
-        value.backward()
-        self.optimizer.step()
+        harmonic_ae_step(self.model, self.loss, self.optimizer, x, feats)
         sync(self.device)
 
     def time_training_step(self, device, loss):
@@ -173,11 +178,7 @@ class HarmonicAEStepImplementations:
         torch.set_num_threads(self._threads)
 
     def _step(self):
-        out = self.model(self.audio, features=self.features)
-        value = self.loss(out.audio, self.audio)
-        self.optimizer.zero_grad(set_to_none=True)
-        value.backward()
-        self.optimizer.step()
+        harmonic_ae_step(self.model, self.loss, self.optimizer, self.audio, self.features)
 
     @with_unit("steps/s")
     def track_steps_per_second(self, conv_impl, batch, threads):
@@ -242,11 +243,7 @@ class HarmonicAEValidation:
 
     def _train_step(self):
         self.model.train()
-        out = self.model(self.train_audio, features=self.train_features)
-        value = self.loss(out.audio, self.train_audio)
-        self.optimizer.zero_grad(set_to_none=True)
-        value.backward()
-        self.optimizer.step()
+        harmonic_ae_step(self.model, self.loss, self.optimizer, self.train_audio, self.train_features)
 
     def _validate(self):
         self.evaluate(self.model, self.val_audio, self.val_features, 200)
